@@ -1,0 +1,42 @@
+# Two commands do all set-up on a fresh machine: `make dev` (run the platform) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: dev test setup setup-test browser-deps bench clean
+
+dev: setup
+	$(BIN)/townhall dev
+
+test: setup-test browser-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed node_modules/.installed
+
+setup-test: $(VENV)/.installed-test node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test,helm,bench]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Chromium from Debian (never a browser download); needs root or sudo on a fresh machine.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+bench: setup-test
+	$(BIN)/python -m tests.perf.harness
+
+clean:
+	rm -rf $(VENV) node_modules .townhall-data

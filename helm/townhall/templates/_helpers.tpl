@@ -1,0 +1,303 @@
+{{/*
+Names
+*/}}
+{{- define "townhall.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Full name: <release>-<chart>, or just <release> when it already contains the chart name.
+Kept to 40 characters so "-worker-<queue>" suffixes stay within the 63-character label limit.
+*/}}
+{{- define "townhall.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "townhall.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Labels. Call with (dict "root" $ "component" "web").
+*/}}
+{{- define "townhall.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "townhall.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- if .component }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+{{- end -}}
+
+{{- define "townhall.labels" -}}
+helm.sh/chart: {{ include "townhall.chart" .root }}
+{{ include "townhall.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: townhall
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Object names
+*/}}
+{{- define "townhall.configMapName" -}}
+{{- printf "%s-config" (include "townhall.fullname" .) -}}
+{{- end -}}
+
+{{- define "townhall.secretName" -}}
+{{- if .Values.existingSecret -}}
+{{- .Values.existingSecret -}}
+{{- else -}}
+{{- printf "%s-secret" (include "townhall.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The migration Job runs before the release's own objects exist (pre-install), so without
+existingSecret it reads a hook Secret of its own, created just before it.
+*/}}
+{{- define "townhall.migrationSecretName" -}}
+{{- if .Values.existingSecret -}}
+{{- .Values.existingSecret -}}
+{{- else -}}
+{{- printf "%s-migrate" (include "townhall.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "townhall.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "townhall.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "townhall.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+SMTP_URL without credentials, for the ConfigMap.
+*/}}
+{{- define "townhall.smtpUrl" -}}
+{{- with .Values.config.smtp -}}
+{{- printf "%s://%s:%d" .scheme .host (int .port) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Pod annotations: checksums of the configuration so a change rolls the pods, then the
+global and component annotations. Call with (dict "root" $ "extra" .Values.web.podAnnotations).
+*/}}
+{{- define "townhall.podAnnotations" -}}
+checksum/config: {{ include (print .root.Template.BasePath "/configmap.yaml") .root | sha256sum }}
+{{- if not .root.Values.existingSecret }}
+checksum/secret: {{ include (print .root.Template.BasePath "/secret.yaml") .root | sha256sum }}
+{{- end }}
+{{- with .root.Values.podAnnotations }}
+{{ toYaml . }}
+{{- end }}
+{{- with .extra }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Environment shared by the long-running processes: the ConfigMap, then run-time secrets by
+key (never the owner DATABASE_URL, which only the migration Job receives).
+Call with (dict "root" $ "extra" .Values.web.extraEnv).
+*/}}
+{{- define "townhall.env" -}}
+{{- $secret := include "townhall.secretName" .root -}}
+envFrom:
+  - configMapRef:
+      name: {{ include "townhall.configMapName" .root }}
+env:
+  - name: SECRET_KEY
+    valueFrom:
+      secretKeyRef:
+        name: {{ $secret }}
+        key: SECRET_KEY
+  - name: APP_DATABASE_URL
+    valueFrom:
+      secretKeyRef:
+        name: {{ $secret }}
+        key: APP_DATABASE_URL
+  - name: REDIS_URL
+    valueFrom:
+      secretKeyRef:
+        name: {{ $secret }}
+        key: REDIS_URL
+{{- if or .root.Values.existingSecret .root.Values.smtp.url }}
+  - name: SMTP_URL
+    valueFrom:
+      secretKeyRef:
+        name: {{ $secret }}
+        key: SMTP_URL
+        optional: true
+{{- end }}
+{{- with .root.Values.extraEnv }}
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- with .extra }}
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Shared pod-level settings. Call with (dict "root" $ "component" "web" "values" .Values.web),
+optionally "selector" (the pod selector labels, used to complete topologySpreadConstraints).
+*/}}
+{{- define "townhall.podSpecCommon" -}}
+serviceAccountName: {{ include "townhall.serviceAccountName" .root }}
+automountServiceAccountToken: {{ .root.Values.serviceAccount.automountServiceAccountToken }}
+{{- with .root.Values.imagePullSecrets }}
+imagePullSecrets:
+{{ toYaml . | indent 2 }}
+{{- end }}
+enableServiceLinks: false
+{{- with .root.Values.podSecurityContext }}
+securityContext:
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- $nodeSelector := merge (deepCopy (.values.nodeSelector | default dict)) (.root.Values.nodeSelector | default dict) }}
+{{- with $nodeSelector }}
+nodeSelector:
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- with (.values.tolerations | default .root.Values.tolerations) }}
+tolerations:
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- with (.values.affinity | default .root.Values.affinity) }}
+affinity:
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- $root := .root }}
+{{- $selector := get . "selector" | default (include "townhall.selectorLabels" (dict "root" $root "component" .component) | fromYaml) }}
+{{- with (get .values "topologySpreadConstraints") }}
+topologySpreadConstraints:
+{{- range . }}
+{{- $c := deepCopy . }}
+{{- if not (hasKey $c "labelSelector") }}
+{{- $_ := set $c "labelSelector" (dict "matchLabels" $selector) }}
+{{- end }}
+  - {{ toYaml $c | indent 4 | trim }}
+{{- end }}
+{{- end }}
+volumes:
+  - name: tmp
+    emptyDir:
+      {{- with $root.Values.tmpVolume.medium }}
+      medium: {{ . }}
+      {{- end }}
+      {{- with $root.Values.tmpVolume.sizeLimit }}
+      sizeLimit: {{ . }}
+      {{- end }}
+{{- end -}}
+
+{{/*
+Container security context and the /tmp mount.
+*/}}
+{{- define "townhall.containerCommon" -}}
+image: {{ include "townhall.image" . }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+{{- with .Values.securityContext }}
+securityContext:
+{{ toYaml . | indent 2 }}
+{{- end }}
+volumeMounts:
+  - name: tmp
+    mountPath: /tmp
+{{- end -}}
+
+{{/*
+HTTP probes for web and live. Call with (dict "probe" .Values.web.livenessProbe "path" "/healthz").
+*/}}
+{{- define "townhall.httpProbe" -}}
+httpGet:
+  path: {{ .path }}
+  port: http
+initialDelaySeconds: {{ .probe.initialDelaySeconds | default 0 }}
+periodSeconds: {{ .probe.periodSeconds | default 10 }}
+timeoutSeconds: {{ .probe.timeoutSeconds | default 3 }}
+failureThreshold: {{ .probe.failureThreshold | default 3 }}
+{{- end -}}
+
+{{/*
+PodDisruptionBudget spec body: minAvailable when set, else maxUnavailable, else maxUnavailable 1.
+Call with (dict "pdb" .Values.web.pdb).
+*/}}
+{{- define "townhall.pdbBudget" -}}
+{{- $min := get .pdb "minAvailable" -}}
+{{- $max := get .pdb "maxUnavailable" -}}
+{{- if and (not (kindIs "invalid" $min)) (ne (toString $min) "") -}}
+minAvailable: {{ $min }}
+{{- else if and (not (kindIs "invalid" $max)) (ne (toString $max) "") -}}
+maxUnavailable: {{ $max }}
+{{- else -}}
+maxUnavailable: 1
+{{- end -}}
+{{- end -}}
+
+{{/*
+HPA metrics. Call with (dict "autoscaling" .Values.web.autoscaling).
+*/}}
+{{- define "townhall.hpaMetrics" -}}
+{{- $cpu := get .autoscaling "targetCPUUtilizationPercentage" -}}
+{{- $mem := get .autoscaling "targetMemoryUtilizationPercentage" -}}
+{{- $hasCpu := and (not (kindIs "invalid" $cpu)) (ne (toString $cpu) "") -}}
+{{- $hasMem := and (not (kindIs "invalid" $mem)) (ne (toString $mem) "") -}}
+{{- if not (or $hasCpu $hasMem) -}}
+{{- fail "autoscaling needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" -}}
+{{- end -}}
+metrics:
+{{- if $hasCpu }}
+  - type: Resource
+    resource:
+      name: cpu
+      target:
+        type: Utilization
+        averageUtilization: {{ $cpu }}
+{{- end }}
+{{- if $hasMem }}
+  - type: Resource
+    resource:
+      name: memory
+      target:
+        type: Utilization
+        averageUtilization: {{ $mem }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Egress rules when networkPolicy.egress.restrict is true: DNS, then the configured rules
+(PostgreSQL, Redis, SMTP).
+*/}}
+{{- define "townhall.egressRules" -}}
+egress:
+  - ports:
+      - port: 53
+        protocol: UDP
+      - port: 53
+        protocol: TCP
+  {{- with .Values.networkPolicy.egress.rules }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end -}}

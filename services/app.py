@@ -1,0 +1,54 @@
+"""The application factory: one codebase for the web, live and worker processes."""
+from __future__ import annotations
+
+from flask import Flask
+
+from services import errors, formatting, health, security
+from services.config import Config, load_config
+from services.extensions import csrf, db, socketio
+from services.logs import configure_logging
+from tenants.resolution import TenantHostMiddleware, slug_for_domain
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
+    config = config or load_config()
+    app = Flask(__name__)
+    app.config.update(
+        TOWNHALL=config,
+        PROCESS=process,
+        SECRET_KEY=config.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.is_production,
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
+        WTF_CSRF_TIME_LIMIT=None,
+        TEMPLATES_AUTO_RELOAD=config.env == "development",
+    )
+    configure_logging(config.log_format, config.log_level, process)
+    db.init_app(app)
+    csrf.init_app(app)
+    errors.register_error_handlers(app)
+    security.init_app(app)
+    formatting.init_app(app)
+    _register_slices(app)
+    app.wsgi_app = TenantHostMiddleware(app.wsgi_app, config.base_domain,
+                                        lambda host: slug_for_domain(db.pool, host))
+    if process == "live":
+        from services.live import events  # noqa: F401  (registers the Socket.IO handlers)
+        socketio.init_app(app, message_queue=config.redis_url, async_mode="gevent",
+                          channel="townhall-socketio", cors_allowed_origins=events.allowed_origin,
+                          ping_interval=25, ping_timeout=20, max_http_buffer_size=64 * 1024)
+    return app
+
+
+def _register_slices(app: Flask) -> None:
+    from services.console.views import bp as console_bp
+    from services.residents.views import bp as residents_bp
+    from services.vendor import bp as vendor_bp
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(vendor_bp)
+    app.register_blueprint(residents_bp)
+    app.register_blueprint(console_bp)

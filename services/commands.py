@@ -1,0 +1,96 @@
+"""Subcommands of `townhall` (see docs/contract.md)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from services.config import ConfigError, load_config
+
+
+@click.group()
+def cli() -> None:
+    """Townhall: live webchats for police forces and OPCCs."""
+
+
+@cli.command()
+@click.option("--web-port", default=5000, show_default=True)
+@click.option("--live-port", default=5001, show_default=True)
+@click.option("--no-seed", is_flag=True, help="Do not create the demo tenant.")
+def dev(web_port: int, live_port: int, no_seed: bool) -> None:
+    """Run the whole platform on this machine (embedded PostgreSQL and Redis if no URLs are set)."""
+    from services.devstack import run_dev_stack
+
+    sys.exit(run_dev_stack(web_port=web_port, live_port=live_port, seed=not no_seed))
+
+
+@cli.command()
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", 5000)), show_default="5000")
+@click.option("--host", default="127.0.0.1", show_default=True)
+def web(port: int, host: str) -> None:
+    """HTTP pages and the API, under gunicorn."""
+    from services.startup import check_services
+
+    check_services(load_config())
+    conf = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
+    args = ["gunicorn", "--bind", f"{host}:{port}", "services.wsgi:app"]
+    if conf.exists():
+        args[1:1] = ["--config", str(conf)]
+    os.execvp(sys.executable, [sys.executable, "-m", *args])
+
+
+@cli.command()
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", 5001)), show_default="5001")
+@click.option("--host", default="127.0.0.1", show_default=True)
+def live(port: int, host: str) -> None:
+    """The Socket.IO server (gevent; the standard library is already patched by main)."""
+    from services.live.server import serve
+
+    serve(host, port)
+
+
+@cli.command()
+@click.option("--queues", default="default,mail,media", show_default=True)
+@click.option("--concurrency", default=2, show_default=True)
+def worker(queues: str, concurrency: int) -> None:
+    """A Celery worker."""
+    from services.startup import check_services
+    from workers.celery_app import celery_app
+
+    check_services(load_config())
+    celery_app.worker_main(["worker", "--queues", queues, "--concurrency", str(concurrency),
+                            "--loglevel", "INFO", "--without-gossip", "--without-mingle"])
+
+
+@cli.command()
+def beat() -> None:
+    """Celery beat: finds due work (exactly one per deployment)."""
+    from workers.celery_app import celery_app
+
+    celery_app.start(["beat", "--loglevel", "INFO", "--schedule",
+                      os.path.join(load_config().data_dir, "celerybeat-schedule")])
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations as the owner role (DATABASE_URL)."""
+    from tenants.migrate import migrate as run
+
+    config = load_config()
+    if not config.database_url:
+        raise ConfigError("DATABASE_URL (the owner role's URL) must be set to migrate")
+    applied = run(config.database_url, os.environ.get("DATABASE_APP_PASSWORD"))
+    click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo tenant, room and staff (idempotent)."""
+    from services.app import create_app
+    from services.demo import seed
+
+    with create_app(load_config(), process="cli").app_context():
+        for line in seed():
+            click.echo(line)

@@ -1,0 +1,111 @@
+"""Configuration from environment variables (12-factor), validated once at start-up.
+
+Every setting has a documented default (docs/contract.md). `load_config` raises
+`ConfigError` with one line that says what to fix; the CLI prints that line and exits.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+DEV_SECRET = "dev-only-secret-change-me"
+APP_ROLE = "townhall_app"
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Config:
+    env: str = "development"
+    secret_key: str = DEV_SECRET
+    database_url: str = ""
+    app_database_url: str = ""
+    redis_url: str = ""
+    base_domain: str = "localhost"
+    live_url: str = ""
+    smtp_url: str = "smtp://localhost:8025"
+    mail_from: str = "Townhall <no-reply@townhall.local>"
+    log_format: str = "json"
+    log_level: str = "INFO"
+    data_dir: str = ".townhall-data"
+    db_pool_max: int = 10
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def with_overrides(self, **changes) -> "Config":
+        return replace(self, **changes)
+
+
+def app_url_from_owner_url(owner_url: str, password: str | None = None) -> str:
+    """The run-time URL: same server and database, the unprivileged application role."""
+    params = conninfo_to_dict(owner_url)
+    params["user"] = APP_ROLE
+    params.pop("password", None)
+    if password:
+        params["password"] = password
+    return make_conninfo(**params)
+
+
+def _check_database_url(name: str, url: str) -> None:
+    if not url:
+        return
+    try:
+        conninfo_to_dict(url)
+    except Exception as exc:  # psycopg raises ProgrammingError with a long text
+        raise ConfigError(f"{name} is not a valid PostgreSQL URL ({exc.__class__.__name__}): "
+                          f"use postgresql://user:password@host:5432/dbname") from None
+    if "://" in url and urlsplit(url).scheme not in ("postgresql", "postgres"):
+        raise ConfigError(f"{name} must start with postgresql://")
+
+
+def _check_redis_url(url: str) -> None:
+    if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+
+
+def load_config(environ: dict | None = None) -> Config:
+    env = os.environ if environ is None else environ
+    name = env.get("TOWNHALL_ENV", "development")
+    if name not in ENVIRONMENTS:
+        raise ConfigError(f"TOWNHALL_ENV must be one of {', '.join(ENVIRONMENTS)}, not {name!r}")
+    secret = env.get("SECRET_KEY", "")
+    if name == "production" and (not secret or secret == DEV_SECRET or len(secret) < 32):
+        raise ConfigError("SECRET_KEY must be set to a random value of at least 32 characters in production")
+    database_url = env.get("DATABASE_URL", "")
+    app_database_url = env.get("APP_DATABASE_URL", "")
+    _check_database_url("DATABASE_URL", database_url)
+    _check_database_url("APP_DATABASE_URL", app_database_url)
+    if database_url and not app_database_url:
+        app_database_url = app_url_from_owner_url(database_url, env.get("DATABASE_APP_PASSWORD"))
+    redis_url = env.get("REDIS_URL", "")
+    _check_redis_url(redis_url)
+    if name == "production" and not (app_database_url and redis_url):
+        raise ConfigError("APP_DATABASE_URL (or DATABASE_URL) and REDIS_URL must be set in production")
+    try:
+        pool_max = int(env.get("DB_POOL_MAX", "10"))
+    except ValueError:
+        raise ConfigError("DB_POOL_MAX must be a whole number") from None
+    return Config(
+        env=name,
+        secret_key=secret or DEV_SECRET,
+        database_url=database_url,
+        app_database_url=app_database_url,
+        redis_url=redis_url,
+        base_domain=env.get("BASE_DOMAIN", "localhost").lower(),
+        live_url=env.get("LIVE_URL", "").rstrip("/"),
+        smtp_url=env.get("SMTP_URL", "smtp://localhost:8025"),
+        mail_from=env.get("MAIL_FROM", "Townhall <no-reply@townhall.local>"),
+        log_format=env.get("LOG_FORMAT", "text" if name == "development" else "json"),
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        data_dir=env.get("TOWNHALL_DATA_DIR", ".townhall-data"),
+        db_pool_max=pool_max,
+    )

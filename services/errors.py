@@ -1,0 +1,55 @@
+"""Domain errors to HTTP responses: JSON for the API and XHR, a page for browsers. Never a 500 body with internals."""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from tenants.errors import DomainError, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _respond(status: int, body: dict):
+    if wants_json():
+        response = jsonify(body)
+    else:
+        response = render_template("error.html", status=status, message=body.get("message", "")), status
+        return response
+    response.status_code = status
+    if body.get("details", {}).get("retry_after"):
+        response.headers["Retry-After"] = str(body["details"]["retry_after"])
+    return response
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        return _respond(exc.status, exc.as_dict())
+
+    @app.errorhandler(ValidationError)
+    def validation_error(exc: ValidationError):
+        return domain_error(ValidationFailed.from_messages(exc.messages))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return _respond(400, {"error": "csrf", "message": "This form has expired. Go back, reload the page and try again."})
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        messages = {404: "We could not find that page.", 405: "That action is not allowed here.",
+                    413: "That upload is too large."}
+        return _respond(exc.code or 500, {"error": exc.name.lower().replace(" ", "_"),
+                                          "message": messages.get(exc.code, exc.description)})
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return _respond(500, {"error": "internal", "message": "Something went wrong on our side. Please try again."})

@@ -1,0 +1,282 @@
+"""State changes of a live session. Each writes its rows and its event-log entries in the
+caller's transaction; emits happen after commit (see event_log). Staff actions are audited."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from services import ratelimit
+from services.ids import parse_uuid
+from services.live import broadcast
+from services.live.channels import participant_channel
+from services.live.event_log import append_room_event, append_staff_event
+from services.live.reasons import REJECTION_REASONS, reason_text
+from services.live.screening import HOLD_FLAGS, screen
+from services.live.presenters import (own_question, poll_results, public_answer, public_poll, public_question,
+                                      staff_question)
+from services.live.queries import poll_counts
+from services.rooms.lifecycle import ASKING_STATES
+from services.rooms.queries import get_room
+from tenants import audit
+from tenants.auth import Staff
+from tenants.db import Tx
+from tenants.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
+from tenants.roles import require
+
+QUESTIONS_PER_MINUTE = 5
+EMERGENCY_PREFIX = "If you or someone else is in danger now, call 999. "
+
+
+# --- residents ---------------------------------------------------------------------------
+
+def submit_question(tx: Tx, participant: dict, body: str) -> dict:
+    room = get_room(tx, participant["room_id"], for_update=False)
+    if room["state"] not in ASKING_STATES:
+        raise Conflict("This chat is not taking questions at the moment.")
+    if participant["blocked"]:
+        raise Forbidden("You can no longer ask questions in this chat.")
+    _check_slow_mode(tx, room, participant)
+    ratelimit.hit(f"ask:{participant['id']}", limit=QUESTIONS_PER_MINUTE, window_seconds=60,
+                  message="You are asking questions very quickly. Please wait a minute and try again.")
+    flags = screen(body)
+    in_advance = room["state"] == "scheduled"
+    publish_now = room["mode"] == "open" and not in_advance and not (set(flags) & HOLD_FLAGS)
+    question = tx.one(
+        "insert into questions (tenant_id, room_id, participant_id, body, original_body, status, flags,"
+        " asked_in_advance, published_at) values (%s, %s, %s, %s, %s, %s, %s, %s, %s) returning *",
+        [tx.tenant_id, room["id"], participant["id"], body, body, "published" if publish_now else "pending",
+         flags, in_advance, datetime.now(timezone.utc) if publish_now else None])
+    tx.execute("update participants set last_question_at = now() where id = %s", [participant["id"]])
+    name = participant["display_name"]
+    append_staff_event(tx, room["id"], "question.submitted", staff_question(question, name))
+    if publish_now:
+        append_room_event(tx, room["id"], "question.published", public_question(question, name))
+    _tell_author(tx, question)
+    if {"emergency", "report_crime"} & set(flags):
+        prefix = EMERGENCY_PREFIX if "emergency" in flags else ""
+        send_private(tx, participant["id"], room["id"], "emergency", prefix + room["signposting_text"],
+                     question_id=question["id"])
+    return question
+
+
+def _check_slow_mode(tx: Tx, room: dict, participant: dict) -> None:
+    if not room["slow_mode_seconds"] or not participant["last_question_at"]:
+        return
+    waited = tx.value("select extract(epoch from now() - %s)::int", [participant["last_question_at"]])
+    remaining = room["slow_mode_seconds"] - waited
+    if remaining > 0:
+        raise RateLimited(f"This chat is in slow mode: you can ask again in {remaining} seconds.",
+                          retry_after=remaining)
+
+
+def upvote_question(tx: Tx, participant: dict, question_id) -> int:
+    room = get_room(tx, participant["room_id"])
+    if not room["votes_enabled"]:
+        raise Conflict("Voting is turned off in this chat.")
+    if room["state"] != "live":
+        raise Conflict("Voting is only open while the chat is live.")
+    question = _question(tx, question_id, room_id=room["id"])
+    if question["status"] != "published":
+        raise NotFound("We could not find that question.")
+    try:
+        with tx.conn.transaction():
+            tx.execute("insert into question_votes (tenant_id, question_id, participant_id) values (%s, %s, %s)",
+                       [tx.tenant_id, question["id"], participant["id"]])
+    except psycopg.errors.UniqueViolation:
+        raise Conflict("You have already voted for this question.") from None
+    count = tx.value("update questions set vote_count = vote_count + 1 where id = %s returning vote_count",
+                     [question["id"]])
+    append_room_event(tx, room["id"], "question.votes", {"id": str(question["id"]), "votes": count})
+    return count
+
+
+def vote_in_poll(tx: Tx, participant: dict, poll_id, option_ids: list[int]) -> None:
+    poll = _poll(tx, poll_id, room_id=participant["room_id"])
+    if poll["state"] != "open":
+        raise Conflict("This poll has closed.")
+    valid = {o["id"] for o in poll["options"]}
+    chosen = sorted(set(option_ids))
+    if not chosen or not set(chosen) <= valid:
+        raise ValidationFailed("Choose one of the options shown.", field="option_ids")
+    if poll["kind"] == "single" and len(chosen) != 1:
+        raise ValidationFailed("Choose exactly one option.", field="option_ids")
+    try:
+        with tx.conn.transaction():
+            tx.execute("insert into poll_votes (tenant_id, poll_id, participant_id, option_ids) values (%s, %s, %s, %s)",
+                       [tx.tenant_id, poll["id"], participant["id"], chosen])
+    except psycopg.errors.UniqueViolation:
+        raise Conflict("You have already voted in this poll.") from None
+    if poll["results_visibility"] == "live":
+        append_room_event(tx, poll["room_id"], "poll.results", poll_results(poll, poll_counts(tx, poll["id"])))
+
+
+# --- staff: moderation --------------------------------------------------------------------
+
+def approve_question(tx: Tx, staff: Staff, question_id, edited_body: str | None = None) -> dict:
+    require(staff.role, "question.moderate")
+    question = _question(tx, question_id, for_update=True)
+    if question["status"] not in ("pending", "hidden"):
+        raise Conflict(f"This question is already {question['status']}.")
+    body = edited_body.strip() if edited_body and edited_body.strip() else question["body"]
+    updated = tx.one("update questions set status = 'published', body = %s, published_at = coalesce(published_at, now()),"
+                     " moderated_at = now(), moderated_by = %s where id = %s returning *",
+                     [body, staff.id, question["id"]])
+    name = _display_name(tx, question["participant_id"])
+    append_room_event(tx, question["room_id"], "question.published", public_question(updated, name))
+    append_staff_event(tx, question["room_id"], "question.moderated", staff_question(updated, name))
+    audit.record_staff(tx, staff, "question.approved", "question", question["id"],
+                       {"edited": body != question["body"]})
+    _tell_author(tx, updated)
+    return updated
+
+
+def reject_question(tx: Tx, staff: Staff, question_id, reason: str) -> dict:
+    require(staff.role, "question.moderate")
+    if reason not in REJECTION_REASONS:
+        raise ValidationFailed("Choose a reason from the list.", field="reason")
+    question = _question(tx, question_id, for_update=True)
+    if question["status"] != "pending":
+        raise Conflict(f"This question is already {question['status']}.")
+    updated = tx.one("update questions set status = 'rejected', rejection_reason = %s, moderated_at = now(),"
+                     " moderated_by = %s where id = %s returning *", [reason, staff.id, question["id"]])
+    name = _display_name(tx, question["participant_id"])
+    append_staff_event(tx, question["room_id"], "question.moderated", staff_question(updated, name))
+    send_private(tx, question["participant_id"], question["room_id"], "rejected", reason_text(reason),
+                 question_id=question["id"])
+    audit.record_staff(tx, staff, "question.rejected", "question", question["id"], {"reason": reason})
+    _tell_author(tx, updated)
+    return updated
+
+
+def hide_question(tx: Tx, staff: Staff, question_id) -> dict:
+    require(staff.role, "question.moderate")
+    question = _question(tx, question_id, for_update=True)
+    if question["status"] != "published":
+        raise Conflict("Only a published question can be hidden.")
+    updated = tx.one("update questions set status = 'hidden', moderated_at = now(), moderated_by = %s"
+                     " where id = %s returning *", [staff.id, question["id"]])
+    append_room_event(tx, question["room_id"], "question.hidden", {"id": str(question["id"])})
+    append_staff_event(tx, question["room_id"], "question.moderated",
+                       staff_question(updated, _display_name(tx, question["participant_id"])))
+    audit.record_staff(tx, staff, "question.hidden", "question", question["id"])
+    return updated
+
+
+def reply_privately(tx: Tx, staff: Staff, question_id, body: str) -> None:
+    require(staff.role, "question.moderate")
+    question = _question(tx, question_id)
+    send_private(tx, question["participant_id"], question["room_id"], "reply", body, question_id=question["id"])
+    append_staff_event(tx, question["room_id"], "question.replied", {"id": str(question["id"]), "body": body,
+                                                                     "by": staff.display_name})
+    audit.record_staff(tx, staff, "question.replied_privately", "question", question["id"])
+
+
+def assign_question(tx: Tx, staff: Staff, question_id, assignee_id) -> dict:
+    require(staff.role, "question.moderate")
+    question = _question(tx, question_id, for_update=True)
+    assignee = tx.one("select id, display_name from staff_users where id = %s and status = 'active'", [assignee_id])
+    if assignee is None:
+        raise NotFound("We could not find that staff member.", field="assignee_id")
+    updated = tx.one("update questions set assigned_to = %s where id = %s returning *", [assignee["id"], question["id"]])
+    append_staff_event(tx, question["room_id"], "question.assigned",
+                       {"id": str(question["id"]), "assigned_to": str(assignee["id"]), "name": assignee["display_name"]})
+    audit.record_staff(tx, staff, "question.assigned", "question", question["id"], {"to": str(assignee["id"])})
+    return updated
+
+
+# --- staff: answering, announcements, polls -----------------------------------------------
+
+def answer_question(tx: Tx, staff: Staff, question_id, body: str) -> dict:
+    require(staff.role, "question.answer")
+    question = _question(tx, question_id, for_update=True)
+    if question["status"] != "published":
+        raise Conflict("Only a published question can be answered: approve it first.")
+    answer = tx.one("insert into answers (tenant_id, room_id, question_id, staff_id, body)"
+                    " values (%s, %s, %s, %s, %s) returning *",
+                    [tx.tenant_id, question["room_id"], question["id"], staff.id, body])
+    who = {"display_name": staff.display_name, "title": staff.title, "role": staff.role}
+    append_room_event(tx, question["room_id"], "question.answered", public_answer(answer, who))
+    audit.record_staff(tx, staff, "question.answered", "question", question["id"])
+    return answer
+
+
+def post_announcement(tx: Tx, staff: Staff, room_id, body: str) -> dict:
+    require(staff.role, "announcement.post")
+    room = get_room(tx, room_id)
+    if room["state"] not in ASKING_STATES:
+        raise Conflict("Announcements can be posted only before or during the chat.")
+    row = tx.one("insert into announcements (tenant_id, room_id, staff_id, body) values (%s, %s, %s, %s) returning *",
+                 [tx.tenant_id, room["id"], staff.id, body])
+    append_room_event(tx, room["id"], "announcement.posted",
+                      {"id": str(row["id"]), "body": body, "by": staff.display_name, "title": staff.title,
+                       "pinned": True})
+    audit.record_staff(tx, staff, "announcement.posted", "room", room["id"])
+    return row
+
+
+def open_poll(tx: Tx, staff: Staff, room_id, prompt: str, kind: str, options: list[str],
+              results_visibility: str) -> dict:
+    require(staff.role, "poll.manage")
+    room = get_room(tx, room_id)
+    if room["state"] != "live":
+        raise Conflict("Polls can run only while the chat is live.")
+    labelled = [{"id": i + 1, "label": label} for i, label in enumerate(options)]
+    poll = tx.one("insert into polls (tenant_id, room_id, prompt, kind, options, results_visibility, created_by)"
+                  " values (%s, %s, %s, %s, %s, %s, %s) returning *",
+                  [tx.tenant_id, room["id"], prompt, kind, Jsonb(labelled), results_visibility, staff.id])
+    append_room_event(tx, room["id"], "poll.opened", public_poll(poll))
+    audit.record_staff(tx, staff, "poll.opened", "poll", poll["id"])
+    return poll
+
+
+def close_poll(tx: Tx, staff: Staff, poll_id) -> dict:
+    require(staff.role, "poll.manage")
+    poll = _poll(tx, poll_id, for_update=True)
+    if poll["state"] != "open":
+        raise Conflict("This poll is already closed.")
+    closed = tx.one("update polls set state = 'closed', closed_at = now() where id = %s returning *", [poll["id"]])
+    append_room_event(tx, poll["room_id"], "poll.closed",
+                      {**public_poll(closed), "results": poll_results(closed, poll_counts(tx, poll["id"]))})
+    audit.record_staff(tx, staff, "poll.closed", "poll", poll["id"])
+    return closed
+
+
+# --- private messages to one resident -----------------------------------------------------
+
+def send_private(tx: Tx, participant_id, room_id, kind: str, body: str, *, question_id=None) -> None:
+    row = tx.one("insert into private_messages (tenant_id, room_id, participant_id, question_id, kind, body)"
+                 " values (%s, %s, %s, %s, %s, %s) returning id, created_at",
+                 [tx.tenant_id, room_id, participant_id, question_id, kind, body])
+    message = {"id": str(row["id"]), "kind": kind, "body": body,
+               "question_id": str(question_id) if question_id else None, "at": row["created_at"].isoformat()}
+    tx.after_commit(lambda: broadcast.emit("private", message, to=participant_channel(participant_id)))
+
+
+def _tell_author(tx: Tx, question: dict) -> None:
+    """The author sees their own question's state (waiting, published, not published)."""
+    own = own_question(question)
+    tx.after_commit(lambda: broadcast.emit("my_question", own, to=participant_channel(question["participant_id"])))
+
+
+# --- loading through the tenant scope -----------------------------------------------------
+
+def _question(tx: Tx, question_id, *, room_id=None, for_update: bool = False) -> dict:
+    qid = parse_uuid(question_id)
+    row = tx.one("select * from questions where id = %s" + (" for update" if for_update else ""), [qid]) if qid else None
+    if row is None or (room_id is not None and row["room_id"] != room_id):
+        raise NotFound("We could not find that question.")
+    return row
+
+
+def _poll(tx: Tx, poll_id, *, room_id=None, for_update: bool = False) -> dict:
+    pid = parse_uuid(poll_id)
+    row = tx.one("select * from polls where id = %s" + (" for update" if for_update else ""), [pid]) if pid else None
+    if row is None or (room_id is not None and row["room_id"] != room_id):
+        raise NotFound("We could not find that poll.")
+    return row
+
+
+def _display_name(tx: Tx, participant_id) -> str:
+    return tx.value("select display_name from participants where id = %s", [participant_id]) or "Resident"

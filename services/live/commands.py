@@ -1,0 +1,68 @@
+"""One table of live commands, served by two transports: Socket.IO events (services/live/events.py)
+and the console's plain HTML forms (services/console/views.py). Each command validates its
+payload with a marshmallow schema and calls one action inside the caller's tenant scope."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from marshmallow import Schema
+
+from services.live import actions, schemas
+from services.rooms.actions import change_state
+from services.validation import load
+from tenants.db import Tx
+
+
+@dataclass(frozen=True)
+class Command:
+    schema: type[Schema]
+    run: Callable[[Tx, Any, dict, dict], Any]   # (tx, actor, room, data) -> result
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {"id": str(value["id"])} if "id" in value else {}
+    return {"value": value} if value is not None else {}
+
+
+RESIDENT_COMMANDS: dict[str, Command] = {
+    "ask": Command(schemas.AskSchema, lambda tx, p, room, d: actions.submit_question(tx, p, d["body"])),
+    "vote": Command(schemas.QuestionRefSchema, lambda tx, p, room, d: actions.upvote_question(tx, p, d["question_id"])),
+    "poll_vote": Command(schemas.PollVoteSchema,
+                         lambda tx, p, room, d: actions.vote_in_poll(tx, p, d["poll_id"], d["option_ids"])),
+}
+
+STAFF_COMMANDS: dict[str, Command] = {
+    "approve": Command(schemas.ApproveSchema,
+                       lambda tx, s, room, d: actions.approve_question(tx, s, d["question_id"], d.get("body"))),
+    "reject": Command(schemas.RejectSchema,
+                      lambda tx, s, room, d: actions.reject_question(tx, s, d["question_id"], d["reason"])),
+    "hide": Command(schemas.QuestionRefSchema, lambda tx, s, room, d: actions.hide_question(tx, s, d["question_id"])),
+    "reply": Command(schemas.ReplySchema,
+                     lambda tx, s, room, d: actions.reply_privately(tx, s, d["question_id"], d["body"])),
+    "assign": Command(schemas.AssignSchema,
+                      lambda tx, s, room, d: actions.assign_question(tx, s, d["question_id"], d["assignee_id"])),
+    "answer": Command(schemas.AnswerSchema,
+                      lambda tx, s, room, d: actions.answer_question(tx, s, d["question_id"], d["body"])),
+    "announce": Command(schemas.AnnouncementSchema,
+                        lambda tx, s, room, d: actions.post_announcement(tx, s, room["id"], d["body"])),
+    "poll_open": Command(schemas.PollSchema, lambda tx, s, room, d: actions.open_poll(
+        tx, s, room["id"], d["prompt"], d["kind"], d["options"], d["results_visibility"])),
+    "poll_close": Command(schemas.PollRefSchema, lambda tx, s, room, d: actions.close_poll(tx, s, d["poll_id"])),
+    "room_state": Command(schemas.RoomStateSchema,
+                          lambda tx, s, room, d: change_state(tx, s, room["id"], d["state"],
+                                                              tenant_state=_tenant_state(tx))),
+}
+
+
+def _tenant_state(tx: Tx) -> str:
+    return tx.value("select state from tenants where id = %s", [tx.tenant_id])
+
+
+def validate(command: Command, payload) -> dict:
+    return load(command.schema, payload)
+
+
+def execute(command: Command, tx: Tx, actor, room: dict, data: dict) -> dict:
+    return _jsonable(command.run(tx, actor, room, data))

@@ -1,0 +1,54 @@
+"""The room event log: append in the caller's transaction, emit after commit, replay on resume.
+
+Every public change in a room gets the next per-room sequence number (the room row is the
+counter, so concurrent writers are serialised per room) and is stored in `room_events` in the
+same transaction as the change. The emit happens only after COMMIT. Clients keep the last
+sequence they applied; a gap makes them ask for the missing range, a repeat is ignored.
+The staff stream (`staff_events`) works the same way for moderators' eyes only.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from services.live import broadcast
+from services.live.channels import room_channel, staff_channel
+from tenants.db import Tx
+
+REPLAY_BATCH = 500
+STREAMS = {
+    "room": ("room_events", "last_seq", room_channel, "room_event"),
+    "staff": ("staff_events", "staff_last_seq", staff_channel, "staff_event"),
+}
+
+
+def _append(tx: Tx, stream: str, room_id: UUID, event_type: str, data: dict) -> dict:
+    table, counter, channel, socket_event = STREAMS[stream]
+    seq = tx.value(f"update rooms set {counter} = {counter} + 1 where id = %s returning {counter}", [room_id])
+    at = tx.value(f"insert into {table} (tenant_id, room_id, seq, type, data) values (%s, %s, %s, %s, %s)"
+                  " returning created_at", [tx.tenant_id, room_id, seq, event_type, Jsonb(data)])
+    event = {"seq": seq, "type": event_type, "data": data, "at": at.isoformat()}
+    tx.after_commit(lambda: broadcast.emit(socket_event, event, to=channel(room_id)))
+    return event
+
+
+def append_room_event(tx: Tx, room_id: UUID, event_type: str, data: dict) -> dict:
+    return _append(tx, "room", room_id, event_type, data)
+
+
+def append_staff_event(tx: Tx, room_id: UUID, event_type: str, data: dict) -> dict:
+    return _append(tx, "staff", room_id, event_type, data)
+
+
+def events_after(tx: Tx, stream: str, room_id: UUID, after_seq: int, limit: int = REPLAY_BATCH) -> list[dict]:
+    table = STREAMS[stream][0]
+    rows = tx.all(f"select seq, type, data, created_at from {table}"
+                  " where room_id = %s and seq > %s order by seq limit %s", [room_id, after_seq, limit])
+    return [{"seq": r["seq"], "type": r["type"], "data": r["data"], "at": r["created_at"].isoformat()}
+            for r in rows]
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat()

@@ -1,0 +1,176 @@
+"""Socket.IO handlers: thin callers of the live commands, with authorisation on every event.
+
+A connection proves who it is with a signed token from the page (see tokens.py) and says the
+last sequence it saw; it then receives what it missed from the database, in order. Every event
+re-checks the identity against the database inside the token's tenant scope, so a staff member
+removed a second ago can no longer act, and another tenant's ids are simply not found.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from flask_socketio import ConnectionRefusedError, emit, join_room
+
+from services.extensions import socketio
+from services.live import commands, presence
+from services.live.channels import participant_channel, room_channel, staff_channel
+from services.live.event_log import events_after
+from services.live.queries import participant_state
+from services.live.schemas import ResumeSchema
+from services.live.tokens import LiveIdentity, read_token
+from services.rooms.lifecycle import PUBLIC_STATES
+from services.validation import load
+from services.rooms.queries import get_room
+from tenants.auth import staff_by_id
+from tenants.db import db, tenant_scope
+from tenants.resolution import slug_for_domain
+from tenants.errors import DomainError, Forbidden, NotFound
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Connection:
+    identity: LiveIdentity
+    ip: str | None
+
+
+connections: dict[str, Connection] = {}
+
+
+def allowed_origin(origin: str | None, environ=None) -> bool:
+    """Cross-site WebSocket hijacking guard: only our own hosts (and tenants' verified domains)."""
+    if not origin:
+        return True  # non-browser clients send no Origin; they still need a signed token
+    host = (urlsplit(origin).hostname or "").lower()
+    base = current_app.config["TOWNHALL"].base_domain
+    if host in (base, "localhost", "127.0.0.1") or host.endswith("." + base):
+        return True
+    return slug_for_domain(db.pool, host) is not None
+
+
+def _client_ip() -> str | None:
+    return request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip() or None
+
+
+@socketio.on("connect")
+def on_connect(auth):
+    auth = auth if isinstance(auth, dict) else {}
+    identity = read_token(auth.get("token"))
+    if identity is None:
+        raise ConnectionRefusedError("Your session has expired: reload the page to reconnect.")
+    try:
+        with tenant_scope(identity.tenant_id) as tx:
+            room = get_room(tx, identity.room_id)
+            _check_identity(tx, identity, room)
+            replay = _replay(tx, identity, auth)
+    except DomainError as exc:
+        raise ConnectionRefusedError(exc.message) from None
+    connections[request.sid] = Connection(identity, _client_ip())
+    join_room(room_channel(identity.room_id))
+    if identity.kind == "staff":
+        join_room(staff_channel(identity.room_id))
+    if identity.kind == "resident":
+        join_room(participant_channel(identity.subject_id))
+    for event_name, payload in replay:
+        emit(event_name, payload)
+    presence.joined(identity.room_id)
+
+
+def _check_identity(tx, identity: LiveIdentity, room: dict) -> None:
+    if identity.kind == "staff":
+        if staff_by_id(tx, identity.subject_id) is None:
+            raise Forbidden("You are no longer signed in as staff.")
+        return
+    if room["state"] not in PUBLIC_STATES:
+        raise NotFound("We could not find that chat.")
+    if identity.kind == "resident":
+        row = tx.one("select room_id from participants where id = %s", [identity.subject_id])
+        if row is None or row["room_id"] != room["id"]:
+            raise Forbidden("Join the chat again to take part.")
+
+
+def _replay(tx, identity: LiveIdentity, auth: dict) -> list[tuple[str, object]]:
+    """What this connection missed, read after it will have joined its rooms (duplicates are ignored client-side)."""
+    out: list[tuple[str, object]] = []
+    after = _int(auth.get("last_seq"))
+    if after is not None:
+        out.append(("room_events", events_after(tx, "room", identity.room_id, after)))
+    if identity.kind == "staff":
+        staff_after = _int(auth.get("staff_last_seq"))
+        if staff_after is not None:
+            out.append(("staff_events", events_after(tx, "staff", identity.room_id, staff_after)))
+    if identity.kind == "resident":
+        out.append(("my_state", participant_state(tx, identity.subject_id)))
+    return out
+
+
+def _int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**62 else None
+
+
+@socketio.on("disconnect")
+def on_disconnect(*args):
+    conn = connections.pop(request.sid, None)
+    if conn:
+        presence.left(conn.identity.room_id)
+
+
+@socketio.on("resume")
+def on_resume(payload):
+    """A client saw a gap: send the missing events (bounded batch; the client asks again if needed)."""
+    conn = connections.get(request.sid)
+    if conn is None:
+        return {"ok": False, "error": "unauthorized", "message": "Reconnect to continue."}
+    try:
+        data = load(ResumeSchema, payload)
+        if data["stream"] == "staff" and conn.identity.kind != "staff":
+            raise Forbidden("Staff only.")
+        with tenant_scope(conn.identity.tenant_id) as tx:
+            events = events_after(tx, data["stream"], conn.identity.room_id, data["after"])
+    except DomainError as exc:
+        return {"ok": False, **exc.as_dict()}
+    return {"ok": True, "events": events}
+
+
+def _dispatch(name: str, payload, table: dict, kind: str):
+    conn = connections.get(request.sid)
+    if conn is None or conn.identity.kind != kind:
+        return {"ok": False, "error": "forbidden", "message": "You cannot do that here."}
+    command = table[name]
+    try:
+        data = commands.validate(command, payload)
+        with tenant_scope(conn.identity.tenant_id) as tx:
+            room = get_room(tx, conn.identity.room_id)
+            actor = _actor(tx, conn)
+            result = commands.execute(command, tx, actor, room, data)
+    except DomainError as exc:
+        return {"ok": False, **exc.as_dict()}
+    except Exception:
+        log.exception("live command %s failed", name)
+        return {"ok": False, "error": "internal", "message": "Something went wrong. Please try again."}
+    return {"ok": True, **result}
+
+
+def _actor(tx, conn: Connection):
+    if conn.identity.kind == "staff":
+        staff = staff_by_id(tx, conn.identity.subject_id)
+        if staff is None:
+            raise Forbidden("You are no longer signed in as staff.")
+        return replace(staff, ip=conn.ip)
+    participant = tx.one("select * from participants where id = %s", [conn.identity.subject_id])
+    if participant is None:
+        raise Forbidden("Join the chat again to take part.")
+    return participant
+
+
+def _register(table: dict, kind: str) -> None:
+    for name in table:
+        socketio.on_event(name, lambda payload=None, _n=name: _dispatch(_n, payload, table, kind))
+
+
+_register(commands.RESIDENT_COMMANDS, "resident")
+_register(commands.STAFF_COMMANDS, "staff")

@@ -1,0 +1,87 @@
+"""How many people are in each room, across every live process.
+
+Each process counts its own connections per room and, every few seconds, writes its count into
+a Redis hash per room (field = process id, value = count and time, so a dead process's count
+is ignored once it is stale).
+One process per room (whoever holds a short Redis lease) sums the hash and emits `presence`
+when the total changes. Presence is ephemeral: it is not part of the event log.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+
+from services.live import broadcast
+from services.live.channels import room_channel
+from services.redis_client import redis_client
+
+log = logging.getLogger(__name__)
+
+PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+INTERVAL = 2.0
+TTL = 15
+
+_local: Counter = Counter()
+_last_total: dict[str, int] = {}
+
+
+def joined(room_id) -> None:
+    _local[str(room_id)] += 1
+
+
+def left(room_id) -> None:
+    key = str(room_id)
+    _local[key] -= 1
+    if _local[key] <= 0:
+        _local[key] = 0
+
+
+def publish_once() -> None:
+    r = redis_client()
+    rooms = [room for room, n in _local.items() if n or room in _last_total]
+    for room in rooms:
+        key = f"presence:{room}"
+        pipe = r.pipeline()
+        if _local[room]:
+            pipe.hset(key, PROCESS_ID, f"{_local[room]}:{int(time.time())}")
+        else:
+            pipe.hdel(key, PROCESS_ID)
+        pipe.expire(key, TTL)
+        pipe.set(f"presence-lead:{room}", PROCESS_ID, nx=True, ex=int(INTERVAL * 3))
+        pipe.get(f"presence-lead:{room}")
+        pipe.hvals(key)
+        *_, leader, values = pipe.execute()
+        if not _local[room]:
+            _local.pop(room, None)
+        if leader and leader.decode() == PROCESS_ID:
+            r.expire(f"presence-lead:{room}", int(INTERVAL * 3))
+            total = live_total(values)
+            if _last_total.get(room) != total:
+                broadcast.emit("presence", {"count": total}, to=room_channel(room))
+            _last_total[room] = total
+        else:
+            _last_total.pop(room, None)
+
+
+def live_total(values: list[bytes]) -> int:
+    """Sum the counts of processes that reported recently; a dead process's count is ignored."""
+    fresh_after = time.time() - TTL
+    total = 0
+    for value in values:
+        count, _, stamp = value.decode().partition(":")
+        if stamp and int(stamp) >= fresh_after:
+            total += int(count)
+    return total
+
+
+def run_forever(sleep) -> None:
+    while True:
+        sleep(INTERVAL)
+        try:
+            publish_once()
+        except Exception:  # Redis briefly down: counts catch up on the next round
+            log.warning("presence update failed", exc_info=True)

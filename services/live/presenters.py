@@ -1,0 +1,40 @@
+"""What the public and staff may see of a question, answer, poll: one shape for pages, events and replays."""
+from __future__ import annotations
+
+from services.live.reasons import reason_text
+
+
+def public_question(q: dict, display_name: str) -> dict:
+    return {"id": str(q["id"]), "body": q["body"], "display_name": display_name,
+            "asked_in_advance": q["asked_in_advance"], "votes": q["vote_count"],
+            "published_at": q["published_at"].isoformat() if q["published_at"] else None}
+
+
+def staff_question(q: dict, display_name: str) -> dict:
+    return {**public_question(q, display_name), "status": q["status"], "flags": list(q["flags"]),
+            "created_at": q["created_at"].isoformat(), "original_body": q["original_body"],
+            "assigned_to": str(q["assigned_to"]) if q["assigned_to"] else None,
+            "rejection_reason": q["rejection_reason"]}
+
+
+def public_answer(a: dict, staff: dict) -> dict:
+    return {"id": str(a["id"]), "question_id": str(a["question_id"]), "body": a["body"],
+            "by": staff["display_name"], "title": staff["title"], "role": staff["role"], "verified": True,
+            "created_at": a["created_at"].isoformat()}
+
+
+def poll_results(poll: dict, counts: dict[int, int]) -> dict:
+    return {"poll_id": str(poll["id"]), "total": sum(counts.values()),
+            "counts": [{"option": o["id"], "label": o["label"], "votes": counts.get(o["id"], 0)}
+                       for o in poll["options"]]}
+
+
+def public_poll(poll: dict) -> dict:
+    return {"id": str(poll["id"]), "prompt": poll["prompt"], "kind": poll["kind"], "state": poll["state"],
+            "options": poll["options"], "results_visibility": poll["results_visibility"]}
+
+
+def own_question(question: dict) -> dict:
+    """What the author sees of their own question, including why it was not published."""
+    return {"id": str(question["id"]), "body": question["body"], "status": question["status"],
+            "reason": reason_text(question["rejection_reason"]) if question["rejection_reason"] else None}

@@ -1,0 +1,70 @@
+"""Reading a live session: the public snapshot a page renders, the staff queue, a resident's own state.
+
+A snapshot reads the sequence number first, then the content, so a client that resumes from
+that number may see an event it already has (ignored by id) but never misses one.
+"""
+from __future__ import annotations
+
+from uuid import UUID
+
+from services.live.presenters import (own_question, poll_results, public_answer, public_poll, public_question,
+                                      staff_question)
+from tenants.db import Tx
+
+
+def public_snapshot(tx: Tx, room_id: UUID) -> dict:
+    last_seq = tx.value("select last_seq from rooms where id = %s", [room_id])
+    questions = tx.all("select q.*, p.display_name from questions q join participants p on p.id = q.participant_id"
+                       " where q.room_id = %s and q.status = 'published' order by q.published_at, q.id", [room_id])
+    answers = tx.all("select a.*, u.display_name, u.title, u.role from answers a join staff_users u on u.id = a.staff_id"
+                     " join questions q on q.id = a.question_id"
+                     " where a.room_id = %s and q.status = 'published' order by a.created_at", [room_id])
+    by_question: dict[str, list] = {}
+    for a in answers:
+        by_question.setdefault(str(a["question_id"]), []).append(public_answer(a, a))
+    announcements = tx.all("select a.*, u.display_name, u.title from announcements a join staff_users u"
+                           " on u.id = a.staff_id where a.room_id = %s and a.pinned order by a.created_at desc", [room_id])
+    return {
+        "last_seq": last_seq,
+        "questions": [{**public_question(q, q["display_name"]), "answers": by_question.get(str(q["id"]), [])}
+                      for q in questions],
+        "announcements": [{"id": str(a["id"]), "body": a["body"], "by": a["display_name"], "title": a["title"],
+                           "at": a["created_at"].isoformat()} for a in announcements],
+        "polls": [_poll_view(tx, p) for p in tx.all("select * from polls where room_id = %s order by created_at",
+                                                    [room_id])],
+    }
+
+
+def _poll_view(tx: Tx, poll: dict) -> dict:
+    view = public_poll(poll)
+    if poll["results_visibility"] == "live" or poll["state"] == "closed":
+        view["results"] = poll_results(poll, poll_counts(tx, poll["id"]))
+    return view
+
+
+def staff_queue(tx: Tx, room_id: UUID) -> dict:
+    last_seq = tx.value("select staff_last_seq from rooms where id = %s", [room_id])
+    rows = tx.all("select q.*, p.display_name from questions q join participants p on p.id = q.participant_id"
+                  " where q.room_id = %s order by q.created_at", [room_id])
+    return {"last_seq": last_seq, "questions": [staff_question(q, q["display_name"]) for q in rows]}
+
+
+def participant_state(tx: Tx, participant_id: UUID) -> dict:
+    questions = tx.all("select * from questions where participant_id = %s order by created_at", [participant_id])
+    messages = tx.all("select * from private_messages where participant_id = %s order by created_at", [participant_id])
+    voted_polls = tx.all("select poll_id from poll_votes where participant_id = %s", [participant_id])
+    voted_questions = tx.all("select question_id from question_votes where participant_id = %s", [participant_id])
+    return {
+        "questions": [own_question(q) for q in questions],
+        "messages": [{"id": str(m["id"]), "kind": m["kind"], "body": m["body"],
+                      "question_id": str(m["question_id"]) if m["question_id"] else None,
+                      "at": m["created_at"].isoformat()} for m in messages],
+        "voted_polls": [str(r["poll_id"]) for r in voted_polls],
+        "voted_questions": [str(r["question_id"]) for r in voted_questions],
+    }
+
+
+def poll_counts(tx: Tx, poll_id) -> dict[int, int]:
+    rows = tx.all("select option_id, count(*) as n from poll_votes, unnest(option_ids) as option_id"
+                  " where poll_id = %s group by option_id", [poll_id])
+    return {r["option_id"]: r["n"] for r in rows}

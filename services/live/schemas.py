@@ -1,0 +1,100 @@
+"""Payloads of live commands (from Socket.IO events and the console's HTML forms)."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates
+
+from services.live.reasons import REJECTION_REASONS
+
+QUESTION_MAX = 1000
+ANSWER_MAX = 5000
+
+
+class _Base(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def strip_strings(self, data, **kwargs):
+        if not isinstance(data, dict):
+            raise ValidationError("Send an object of fields.", field_name="_schema")
+        return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+
+
+def _text(maximum: int, name: str):
+    return fields.String(required=True, validate=validate.Length(
+        1, maximum, error=f"{name} must be between {{min}} and {{max}} characters."))
+
+
+class AskSchema(_Base):
+    body = _text(QUESTION_MAX, "A question")
+
+
+class QuestionRefSchema(_Base):
+    question_id = fields.UUID(required=True)
+
+
+class ApproveSchema(QuestionRefSchema):
+    body = fields.String(load_default=None, validate=validate.Length(max=QUESTION_MAX))
+
+
+class RejectSchema(QuestionRefSchema):
+    reason = fields.String(required=True, validate=validate.OneOf(
+        list(REJECTION_REASONS), error="Choose a reason from the list."))
+
+
+class ReplySchema(QuestionRefSchema):
+    body = _text(ANSWER_MAX, "A reply")
+
+
+class AssignSchema(QuestionRefSchema):
+    assignee_id = fields.UUID(required=True)
+
+
+class AnswerSchema(QuestionRefSchema):
+    body = _text(ANSWER_MAX, "An answer")
+
+
+class AnnouncementSchema(_Base):
+    body = _text(2000, "An announcement")
+
+
+class PollSchema(_Base):
+    prompt = fields.String(required=True, validate=validate.Length(3, 300))
+    kind = fields.String(load_default="single", validate=validate.OneOf(("single", "multiple")))
+    options = fields.List(fields.String(validate=validate.Length(1, 120)), required=True,
+                          validate=validate.Length(2, 10, error="A poll needs between {min} and {max} options."))
+    results_visibility = fields.String(load_default="live", validate=validate.OneOf(("live", "after_close")))
+
+    @pre_load
+    def options_from_lines(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("options"), str):
+            data = {**data, "options": [line.strip() for line in data["options"].splitlines() if line.strip()]}
+        return data
+
+
+class PollRefSchema(_Base):
+    poll_id = fields.UUID(required=True)
+
+
+class PollVoteSchema(PollRefSchema):
+    option_ids = fields.List(fields.Integer(strict=False), required=True, validate=validate.Length(1, 10))
+
+    @pre_load
+    def single_option(self, data, **kwargs):
+        if isinstance(data, dict) and not isinstance(data.get("option_ids", []), list):
+            data = {**data, "option_ids": [data["option_ids"]]}
+        return data
+
+
+class RoomStateSchema(_Base):
+    state = fields.String(required=True, validate=validate.OneOf(("scheduled", "draft", "live", "closed", "archived")))
+
+
+class ResumeSchema(_Base):
+    stream = fields.String(load_default="room", validate=validate.OneOf(("room", "staff")))
+    after = fields.Integer(required=True, strict=False, validate=validate.Range(min=0))
+
+    @validates("after")
+    def not_huge(self, value, **kwargs):
+        if value > 2**62:
+            raise ValidationError("after is too large.")

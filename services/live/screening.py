@@ -1,0 +1,53 @@
+"""Screens what residents write before a moderator sees it.
+
+Flags: `profanity`, personal data (`phone`, `email`, `address`, `vehicle`, `crime_ref`),
+`emergency` (risk to life: the resident is shown 999 guidance at once) and `report_crime`
+(someone trying to report a crime: shown 101/online reporting guidance). Flags guide the
+moderator; in an open-chat room a flagged message is held for a moderator instead of published.
+"""
+from __future__ import annotations
+
+import re
+
+_PROFANITY = {
+    "fuck", "fucking", "fucker", "shit", "shite", "cunt", "bastard", "bollocks", "wanker", "twat",
+    "prick", "dickhead", "arsehole", "asshole", "bellend", "pillock", "slag", "whore", "motherfucker",
+}
+_WORD = re.compile(r"[a-z']+")
+_PATTERNS = {
+    "phone": re.compile(r"(?<!\d)(?:\+44\s?7\d{3}|\(?07\d{3}\)?|\(?0[1-9]\d{2,3}\)?)[\s-]?\d{3}[\s-]?\d{3,4}(?!\d)"),
+    "email": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    # a house number near a full UK postcode, or a number + street word
+    "address": re.compile(
+        r"\b\d{1,4}[a-z]?\s+[a-z][a-z' -]{2,40}\b(?:road|rd|street|st|avenue|ave|lane|ln|close|drive|dr|way|"
+        r"crescent|court|place|gardens|grove|terrace|hill|walk)\b"
+        r"|\b\d{1,4}[a-z]?\b[^.\n]{0,60}\b[a-z]{1,2}\d[a-z\d]?\s*\d[a-z]{2}\b", re.I),
+    "vehicle": re.compile(r"\b[a-z]{2}\d{2}\s?[a-z]{3}\b", re.I),
+    "crime_ref": re.compile(r"\b(?:crime|incident|ref(?:erence)?)\s*(?:no\.?|number|ref)?\s*[:#]?\s*[a-z]{0,3}\d{5,}\b", re.I),
+}
+_EMERGENCY = re.compile(
+    r"\b(?:kill (?:my|him|her|them)sel(?:f|ves)|suicid\w*|end (?:my|it all)|overdos\w*|being attacked|"
+    r"attacking me|in danger|going to hurt|has a (?:knife|gun|weapon)|someone (?:is )?breaking in|"
+    r"help me now|emergency|bleeding|can'?t breathe|threaten\w* to kill)\b", re.I)
+_REPORT_CRIME = re.compile(
+    r"\b(?:i want to report|report(?:ing)? a crime|been (?:burgled|robbed|assaulted|mugged|scammed)|"
+    r"stole (?:my|our)|was stolen|break[- ]in at|i was (?:hit|assaulted|attacked)|witnessed a)\b", re.I)
+
+
+def screen(text: str) -> list[str]:
+    """The sorted list of flags for `text` (empty when nothing was found)."""
+    flags = set()
+    if any(word in _PROFANITY for word in _WORD.findall(text.lower())):
+        flags.add("profanity")
+    for name, pattern in _PATTERNS.items():
+        if pattern.search(text):
+            flags.add(name)
+    if _EMERGENCY.search(text):
+        flags.add("emergency")
+    if _REPORT_CRIME.search(text):
+        flags.add("report_crime")
+    return sorted(flags)
+
+
+PERSONAL_DATA_FLAGS = frozenset({"phone", "email", "address", "vehicle", "crime_ref"})
+HOLD_FLAGS = PERSONAL_DATA_FLAGS | {"profanity", "emergency", "report_crime"}

@@ -1,0 +1,37 @@
+"""The `live` process: Flask-SocketIO on gevent, with the presence loop and a graceful stop."""
+from __future__ import annotations
+
+import logging
+import signal
+
+import gevent
+
+from services.app import create_app
+from services.config import load_config
+from services.extensions import socketio
+from services.live import presence
+from services.startup import check_services
+
+log = logging.getLogger(__name__)
+
+
+def serve(host: str, port: int) -> None:
+    config = load_config()
+    check_services(config)
+    app = create_app(config, process="live")
+
+    def presence_loop():
+        with app.app_context():
+            presence.run_forever(gevent.sleep)
+
+    gevent.spawn(presence_loop)
+    gevent.signal_handler(signal.SIGTERM, lambda: _stop(app))
+    log.info("live server listening on %s:%s", host, port)
+    socketio.run(app, host=host, port=port, log_output=False, use_reloader=False)
+
+
+def _stop(app) -> None:
+    """Tell every client to reconnect (they resume from the event log elsewhere), then exit."""
+    log.info("SIGTERM: disconnecting clients and stopping")
+    with app.app_context():
+        socketio.stop()

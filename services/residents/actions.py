@@ -1,0 +1,40 @@
+"""Residents joining a room: no account, a display name, and a keyed hash of their network."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app
+
+from services.ids import parse_uuid
+from services.residents.names import clean_display_name
+from services.rooms.lifecycle import ASKING_STATES
+from services.rooms.queries import get_public_room
+from tenants.db import Tx
+from tenants.errors import Conflict
+
+
+def network_hash(ip: str | None) -> str | None:
+    """A keyed hash of the IP (personal data; purged by retention) for rate limits and brigading signals."""
+    if not ip:
+        return None
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def join_room(tx: Tx, room_id, display_name: str | None, ip: str | None) -> dict:
+    room = get_public_room(tx, room_id)
+    if room["state"] not in ASKING_STATES:
+        raise Conflict("This chat has closed. You can read the transcript on this page.")
+    staff_names = [r["display_name"] for r in tx.all("select display_name from staff_users where status = 'active'")]
+    name = clean_display_name(display_name, staff_names)
+    return tx.one("insert into participants (tenant_id, room_id, display_name, network_hash)"
+                  " values (%s, %s, %s, %s) returning *", [tx.tenant_id, room["id"], name, network_hash(ip)])
+
+
+def participant_in_room(tx: Tx, participant_id, room_id) -> dict | None:
+    pid = parse_uuid(participant_id)
+    if pid is None:
+        return None
+    row = tx.one("select * from participants where id = %s", [pid])
+    return row if row and row["room_id"] == room_id else None

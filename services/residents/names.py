@@ -1,0 +1,41 @@
+"""Residents' display names: no account, a default like "Resident 4821", and no imitation of staff."""
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+
+from tenants.errors import ValidationFailed
+
+RESERVED_WORDS = {
+    "pc", "pcso", "dc", "ds", "di", "dci", "dsu", "sgt", "sergeant", "inspector", "insp", "constable", "officer",
+    "superintendent", "supt", "chief", "commissioner", "pcc", "police", "detective", "moderator", "mod", "host",
+    "admin", "administrator", "staff", "townhall", "official", "opcc", "panelist", "panellist", "verified",
+}
+_WORD = re.compile(r"[a-z]+")
+IMPERSONATION_MESSAGE = ("Names that look like police officers or staff (such as 'PC Smith' or 'Inspector') are kept "
+                         "for verified staff. Please choose another name.")
+
+
+def default_name() -> str:
+    return f"Resident {secrets.randbelow(9000) + 1000}"
+
+
+def _fold(text: str) -> str:
+    """Lower-case and strip accents and look-alike tricks (e.g. 'Ｐ.Ｃ.' → 'p c')."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+
+
+def clean_display_name(raw: str | None, staff_names: list[str]) -> str:
+    name = " ".join((raw or "").split())
+    if not name:
+        return default_name()
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise ValidationFailed("Use letters, numbers and spaces only.", field="display_name")
+    if not 2 <= len(name) <= 40:
+        raise ValidationFailed("Choose a name between 2 and 40 characters.", field="display_name")
+    words = _WORD.findall(_fold(name).replace("0", "o").replace("1", "i"))
+    if RESERVED_WORDS & set(words) or _fold(name) in {_fold(s) for s in staff_names}:
+        raise ValidationFailed(IMPERSONATION_MESSAGE, field="display_name")
+    return name

@@ -1,0 +1,91 @@
+"""Resident pages: the tenant's chat list and the room page (readable without JavaScript)."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, session, url_for
+
+from services.live import actions as live_actions
+from services.live.queries import participant_state, public_snapshot
+from services.live.schemas import AskSchema
+from services.live.tokens import LiveIdentity, make_token
+from services.request_info import client_ip
+from services.residents import actions
+from services.residents.schemas import JoinSchema
+from services.rooms.lifecycle import ASKING_STATES
+from services.rooms.queries import get_public_room, list_public_rooms
+from services.tenant_routes import tenant_blueprint
+from services.validation import load
+from tenants.db import tenant_scope
+from tenants.errors import DomainError
+
+bp = tenant_blueprint("residents", __name__)
+
+
+def _participant_id(room_id) -> str | None:
+    return session.get("rooms", {}).get(str(room_id))
+
+
+def _remember_participant(room_id, participant_id) -> None:
+    rooms = dict(session.get("rooms", {}))
+    rooms[str(room_id)] = str(participant_id)
+    session["rooms"] = dict(list(rooms.items())[-50:])
+    session.permanent = True
+
+
+@bp.get("/")
+def home():
+    if g.tenant.is_suspended:
+        return render_template("residents/paused.html"), 503
+    with tenant_scope(g.tenant.id) as tx:
+        rooms = list_public_rooms(tx)
+    return render_template("residents/home.html", rooms=rooms)
+
+
+@bp.get("/rooms/<room_id>")
+def room(room_id):
+    if g.tenant.is_suspended:
+        return render_template("residents/paused.html"), 503
+    with tenant_scope(g.tenant.id) as tx:
+        room = get_public_room(tx, room_id)
+        snapshot = public_snapshot(tx, room["id"])
+        participant = actions.participant_in_room(tx, _participant_id(room["id"]), room["id"])
+        mine = participant_state(tx, participant["id"]) if participant else None
+    identity = LiveIdentity(g.tenant.id, room["id"], "resident" if participant else "viewer",
+                            participant["id"] if participant else None)
+    return render_template("residents/room.html", room=room, snapshot=snapshot, participant=participant,
+                           mine=mine, live_token=make_token(identity), can_ask=room["state"] in ASKING_STATES)
+
+
+@bp.post("/rooms/<room_id>/join")
+def join(room_id):
+    try:
+        data = load(JoinSchema, request.form)
+        with tenant_scope(g.tenant.id) as tx:
+            participant = actions.join_room(tx, room_id, data["display_name"], client_ip())
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for(".room", room_id=room_id, _anchor="join"))
+    _remember_participant(participant["room_id"], participant["id"])
+    return redirect(url_for(".room", room_id=room_id, _anchor="ask"))
+
+
+@bp.post("/rooms/<room_id>/questions")
+def ask(room_id):
+    """The no-JavaScript path for asking; the live page uses the Socket.IO `ask` event."""
+    try:
+        data = load(AskSchema, request.form)
+        with tenant_scope(g.tenant.id) as tx:
+            room = get_public_room(tx, room_id)
+            participant = actions.participant_in_room(tx, _participant_id(room["id"]), room["id"])
+            if participant is None:
+                flash("Join the chat with a display name before asking.", "error")
+                return redirect(url_for(".room", room_id=room_id, _anchor="join"))
+            live_actions.submit_question(tx, participant, data["body"])
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for(".room", room_id=room_id, _anchor="ask"))
+    flash("Thank you. Your question is waiting for a moderator.", "success")
+    return redirect(url_for(".room", room_id=room_id, _anchor="my-questions"))

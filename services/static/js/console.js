@@ -1,0 +1,120 @@
+// Staff live pages (moderation queue and host view): staff and room streams, and every
+// command form upgraded from a page post to a Socket.IO event with an acknowledgement.
+import { EventStream, connect, resumeVia, makeAnnouncer, fill, cloneTemplate, setConnection } from './live.js';
+
+const root = document.getElementById('staff-live');
+const page = root.dataset.page;
+const announce = makeAnnouncer(root.querySelector('[data-field="announcer"]'));
+
+function giveIds(node, qid) {
+  for (const el of node.querySelectorAll('[data-id-prefix]')) el.id = `${el.dataset.idPrefix}-${qid}`;
+  for (const label of node.querySelectorAll('[data-label-for]')) label.htmlFor = `${label.dataset.labelFor}-${qid}`;
+  for (const input of node.querySelectorAll('[data-field="question-id"]')) input.value = qid;
+  node.dataset.questionId = qid;
+  return node;
+}
+
+function findQuestion(container, id) {
+  return container.querySelector(`[data-question-id="${CSS.escape(id)}"]`);
+}
+
+// --- moderation page ---------------------------------------------------------------------
+function placeQueueItem(q) {
+  const queue = document.getElementById('queue');
+  const decided = document.getElementById('decided');
+  let node = findQuestion(queue, q.id) || findQuestion(decided, q.id);
+  if (!node) node = giveIds(cloneTemplate('tpl-queue-item'), q.id);
+  fill(node, { display_name: q.display_name, body: q.body, status: q.status });
+  node.querySelector('[data-field="advance"]').hidden = !q.asked_in_advance;
+  const flags = node.querySelector('[data-field="flags"]');
+  flags.replaceChildren(...q.flags.map((f) => {
+    const span = document.createElement('span');
+    span.className = `flag flag-${f}`;
+    span.textContent = f.replace('_', ' ');
+    return span;
+  }));
+  const edit = node.querySelector('textarea[name="body"][data-id-prefix="edit"]');
+  if (edit && !edit.value) edit.value = q.body;
+  node.dataset.status = q.status;
+  (q.status === 'pending' ? queue : decided).append(node);
+  fill(root, { 'pending-count': queue.children.length });
+}
+
+const staffHandlers = {
+  'question.submitted': (d) => { placeQueueItem(d); if (d.status === 'pending') announce(`New question from ${d.display_name}.`); },
+  'question.moderated': placeQueueItem,
+  'question.assigned': (d) => announce(`Question handed to ${d.name}.`),
+  'question.replied': () => announce('Private reply sent.'),
+};
+
+// --- host view -----------------------------------------------------------------------------
+function publishedNode(q) {
+  const list = document.getElementById('published');
+  let node = findQuestion(list, q.id);
+  if (!node) {
+    node = giveIds(cloneTemplate('tpl-answer-form'), q.id);
+    list.append(node);
+  }
+  fill(node, { display_name: q.display_name, body: q.body, votes: q.votes });
+  return node;
+}
+
+const roomHandlers = {
+  'question.published': (d) => { if (page === 'host') { publishedNode(d); announce('A question was published.'); } },
+  'question.answered': (a) => {
+    if (page !== 'host') return;
+    const node = findQuestion(document.getElementById('published'), a.question_id);
+    if (!node) return;
+    const li = document.createElement('li');
+    li.className = 'answer';
+    const who = document.createElement('strong');
+    who.textContent = a.by;
+    const body = document.createElement('span');
+    body.textContent = `: ${a.body}`;
+    li.append(who, body);
+    node.querySelector('.answers').append(li);
+  },
+  'question.hidden': (d) => { if (page === 'host') findQuestion(document.getElementById('published'), d.id)?.remove(); },
+  'question.votes': (d) => {
+    const node = page === 'host' && findQuestion(document.getElementById('published'), d.id);
+    if (node) fill(node, { votes: d.votes });
+  },
+  'room.state': (d) => { fill(root, { 'room-state': d.state }); announce(`The chat is now ${d.state}.`); },
+};
+
+const socket = connect(root, () => ({ last_seq: roomStream.lastSeq, staff_last_seq: staffStream.lastSeq }));
+const resume = resumeVia(socket);
+const roomStream = new EventStream('room', Number(root.dataset.lastSeq), (e) => roomHandlers[e.type]?.(e.data), resume);
+const staffStream = new EventStream('staff', Number(root.dataset.staffLastSeq), (e) => staffHandlers[e.type]?.(e.data), resume);
+
+socket.on('connect', () => setConnection(root, ''));
+socket.on('disconnect', () => setConnection(root, 'Connection lost. Reconnecting…'));
+socket.on('connect_error', (err) => setConnection(root, err && err.message ? err.message : 'Cannot connect. Retrying…'));
+socket.on('room_event', (e) => roomStream.receive([e]));
+socket.on('room_events', (events) => roomStream.receive(events));
+socket.on('staff_event', (e) => staffStream.receive([e]));
+socket.on('staff_events', (events) => staffStream.receive(events));
+
+root.addEventListener('submit', (event) => {
+  const form = event.target.closest('form[data-command]');
+  if (!form || !socket.connected) return; // no socket: the plain post works
+  event.preventDefault();
+  const data = Object.fromEntries(new FormData(form));
+  delete data.csrf_token;
+  delete data.back;
+  if (form.dataset.command === 'poll_open') data.options = data.options.split('\n').map((s) => s.trim()).filter(Boolean);
+  socket.emit(form.dataset.command, data, (reply) => {
+    let note = form.querySelector('.command-note');
+    if (!note) {
+      note = document.createElement('p');
+      note.className = 'command-note';
+      note.setAttribute('role', 'status');
+      form.append(note);
+    }
+    note.textContent = reply && reply.ok ? 'Done.' : (reply ? reply.message : 'Not done: try again.');
+    if (reply && reply.ok && form.dataset.command !== 'approve') {
+      for (const field of form.querySelectorAll('textarea')) field.value = '';
+    }
+    if (reply && reply.ok && form.dataset.command === 'room_state') window.location.reload();
+  });
+});

@@ -1,0 +1,82 @@
+// The client side of the room event log: apply events in sequence order, ignore repeats,
+// ask the server for any gap, and resume from the last applied sequence on every reconnect.
+export class EventStream {
+  constructor(name, lastSeq, apply, requestMissing) {
+    this.name = name;
+    this.lastSeq = lastSeq;
+    this.apply = apply;
+    this.requestMissing = requestMissing;
+    this.pending = new Map();
+    this.asking = false;
+  }
+
+  receive(events) {
+    for (const event of events) {
+      if (event.seq > this.lastSeq) this.pending.set(event.seq, event);
+    }
+    while (this.pending.has(this.lastSeq + 1)) {
+      const event = this.pending.get(this.lastSeq + 1);
+      this.pending.delete(event.seq);
+      this.lastSeq = event.seq;
+      this.apply(event);
+    }
+    if (this.pending.size && !this.asking) this.fillGap();
+  }
+
+  fillGap() {
+    this.asking = true;
+    this.requestMissing(this.name, this.lastSeq, (events) => {
+      this.asking = false;
+      if (events && events.length) this.receive(events);
+    });
+  }
+}
+
+export function connect(root, extraAuth = () => ({})) {
+  const url = root.dataset.liveUrl || undefined;
+  // eslint-disable-next-line no-undef
+  return io(url, {
+    transports: ['websocket'],
+    auth: (cb) => cb({ token: root.dataset.token, ...extraAuth() }),
+  });
+}
+
+export function resumeVia(socket) {
+  return (stream, after, done) => {
+    socket.emit('resume', { stream, after }, (reply) => done(reply && reply.ok ? reply.events : []));
+  };
+}
+
+// Polite announcements that do not flood a screen reader: at most one every few seconds.
+export function makeAnnouncer(region, intervalMs = 4000) {
+  let queued = [];
+  let timer = null;
+  const flush = () => {
+    timer = null;
+    if (!queued.length) return;
+    region.textContent = queued.length === 1 ? queued[0] : `${queued.length} new updates. Latest: ${queued[queued.length - 1]}`;
+    queued = [];
+    timer = setTimeout(flush, intervalMs);
+  };
+  return (message) => {
+    queued.push(message);
+    if (!timer) flush();
+  };
+}
+
+export function fill(node, fields) {
+  for (const [name, value] of Object.entries(fields)) {
+    const el = node.querySelector(`[data-field="${name}"]`);
+    if (el) el.textContent = value == null ? '' : String(value);
+  }
+  return node;
+}
+
+export function cloneTemplate(id) {
+  return document.getElementById(id).content.firstElementChild.cloneNode(true);
+}
+
+export function setConnection(root, text) {
+  const el = root.querySelector('[data-field="connection"]');
+  if (el) el.textContent = text;
+}

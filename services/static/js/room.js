@@ -1,0 +1,233 @@
+// The resident room page, live: published questions and answers, announcements, polls,
+// the resident's own questions and private messages, and the presence count.
+import { EventStream, connect, resumeVia, makeAnnouncer, fill, cloneTemplate, setConnection } from './live.js';
+
+const root = document.getElementById('live');
+const questions = document.getElementById('questions');
+const announce = makeAnnouncer(root.querySelector('[data-field="announcer"]'));
+const STATUS_TEXT = {
+  pending: 'waiting for a moderator', published: 'published', rejected: 'not published',
+  hidden: 'hidden by a moderator', escalated: 'passed to the force',
+};
+
+const showEmpty = (name, empty) => {
+  const el = root.querySelector(`[data-empty-for="${name}"]`);
+  if (el) el.hidden = !empty;
+};
+
+function questionNode(q) {
+  let node = questions.querySelector(`[data-question-id="${CSS.escape(q.id)}"]`);
+  if (node) return node;
+  node = fill(cloneTemplate('tpl-question'), { display_name: q.display_name, body: q.body, votes: q.votes });
+  node.dataset.questionId = q.id;
+  node.querySelector('[data-field="advance"]').hidden = !q.asked_in_advance;
+  questions.append(node);
+  showEmpty('questions', false);
+  return node;
+}
+
+function addAnswer(a) {
+  const question = questions.querySelector(`[data-question-id="${CSS.escape(a.question_id)}"]`);
+  if (!question || question.querySelector(`[data-answer-id="${CSS.escape(a.id)}"]`)) return;
+  const node = fill(cloneTemplate('tpl-answer'), { by: a.by, title: a.title ? `, ${a.title}` : '', body: a.body });
+  node.dataset.answerId = a.id;
+  question.querySelector('.answers').append(node);
+  announce(`${a.by} answered a question.`);
+}
+
+function addAnnouncement(a) {
+  const list = document.getElementById('announcements');
+  if (list.querySelector(`[data-announcement-id="${CSS.escape(a.id)}"]`)) return;
+  const node = fill(cloneTemplate('tpl-announcement'), { body: a.body, by: a.by });
+  node.dataset.announcementId = a.id;
+  list.prepend(node);
+  showEmpty('announcements', false);
+  announce(`Announcement: ${a.body}`);
+}
+
+function renderResults(form, results) {
+  const box = form.querySelector('[data-field="results"]');
+  box.replaceChildren();
+  const intro = document.createElement('p');
+  intro.textContent = `Results (${results.total} votes):`;
+  const list = document.createElement('ul');
+  for (const c of results.counts) {
+    const li = document.createElement('li');
+    li.textContent = `${c.label}: ${c.votes}`;
+    list.append(li);
+  }
+  box.append(intro, list);
+  box.hidden = false;
+}
+
+function pollForm(poll) {
+  const polls = document.getElementById('polls');
+  let form = polls.querySelector(`[data-poll-id="${CSS.escape(poll.id)}"]`);
+  if (form) return form;
+  form = document.createElement('form');
+  form.className = 'poll';
+  form.dataset.pollId = poll.id;
+  form.dataset.kind = poll.kind;
+  const fieldset = document.createElement('fieldset');
+  const legend = document.createElement('legend');
+  legend.textContent = poll.prompt;
+  fieldset.append(legend);
+  for (const o of poll.options) {
+    const div = document.createElement('div');
+    div.className = 'option';
+    const input = document.createElement('input');
+    input.type = poll.kind === 'single' ? 'radio' : 'checkbox';
+    input.name = 'option';
+    input.value = o.id;
+    input.id = `poll-${poll.id}-${o.id}`;
+    const label = document.createElement('label');
+    label.htmlFor = input.id;
+    label.textContent = o.label;
+    div.append(input, label);
+    fieldset.append(div);
+  }
+  if (root.dataset.kind === 'resident') {
+    const button = document.createElement('button');
+    button.type = 'submit';
+    button.textContent = 'Vote';
+    fieldset.append(button);
+  }
+  const results = document.createElement('div');
+  results.className = 'poll-results';
+  results.dataset.field = 'results';
+  results.hidden = true;
+  form.append(fieldset, results);
+  polls.append(form);
+  showEmpty('polls', false);
+  return form;
+}
+
+function setRoomState(state, closingText) {
+  root.dataset.state = state;
+  const labels = { scheduled: 'Coming up', live: 'Live now', closed: 'Closed', archived: 'Closed' };
+  fill(root, { 'room-state': labels[state] || state });
+  if (state === 'closed' || state === 'archived') {
+    const closing = root.querySelector('[data-field="closing"]');
+    closing.hidden = false;
+    if (closingText) fill(closing, { 'closing-text': closingText });
+    for (const form of root.querySelectorAll('form[data-ask], form.poll fieldset')) form.disabled = true;
+    announce('The chat has closed.');
+  } else if (state === 'live') {
+    announce('The chat is now live.');
+  }
+}
+
+const handlers = {
+  'question.published': (d) => { questionNode(d); announce('A new question was published.'); },
+  'question.answered': addAnswer,
+  'question.hidden': (d) => questions.querySelector(`[data-question-id="${CSS.escape(d.id)}"]`)?.remove(),
+  'question.votes': (d) => {
+    const node = questions.querySelector(`[data-question-id="${CSS.escape(d.id)}"]`);
+    if (node) fill(node, { votes: d.votes });
+  },
+  'announcement.posted': addAnnouncement,
+  'poll.opened': (d) => { pollForm(d); announce(`New poll: ${d.prompt}`); },
+  'poll.results': (d) => renderResults(pollForm({ id: d.poll_id, options: [], prompt: '' }), d),
+  'poll.closed': (d) => {
+    const form = pollForm(d);
+    form.querySelector('fieldset').disabled = true;
+    if (d.results) renderResults(form, d.results);
+  },
+  'room.state': (d) => setRoomState(d.state, d.closing_text),
+  'room.updated': (d) => fill(root, { 'room-title': d.title }),
+};
+
+const socket = connect(root, () => ({ last_seq: stream.lastSeq }));
+const stream = new EventStream('room', Number(root.dataset.lastSeq), (e) => handlers[e.type]?.(e.data), resumeVia(socket));
+
+socket.on('connect', () => setConnection(root, ''));
+socket.on('disconnect', () => setConnection(root, 'Connection lost. Reconnecting…'));
+socket.on('connect_error', (err) => setConnection(root, err && err.message ? err.message : 'Cannot connect. Retrying…'));
+socket.on('room_event', (e) => stream.receive([e]));
+socket.on('room_events', (events) => stream.receive(events));
+socket.on('presence', (d) => fill(root, { presence: `${d.count} ${d.count === 1 ? 'person' : 'people'} here` }));
+
+// --- the resident's own questions and private messages ---------------------------------
+function ownQuestion(q) {
+  const list = document.getElementById('my-questions-list');
+  if (!list) return;
+  let item = list.querySelector(`[data-own-id="${CSS.escape(q.id)}"]`);
+  if (!item) {
+    item = document.createElement('li');
+    item.dataset.ownId = q.id;
+    item.innerHTML = '<span class="body"></span> – <strong class="own-status"></strong><span class="reason"></span>';
+    list.append(item);
+  }
+  item.querySelector('.body').textContent = q.body;
+  item.querySelector('.own-status').textContent = STATUS_TEXT[q.status] || q.status;
+  item.querySelector('.reason').textContent = q.reason ? `: ${q.reason}` : '';
+}
+
+function privateMessage(m) {
+  const list = document.getElementById('private-messages');
+  if (!list || list.querySelector(`[data-message-id="${CSS.escape(m.id)}"]`)) return;
+  const item = document.createElement('li');
+  item.className = `private private-${m.kind}`;
+  item.dataset.messageId = m.id;
+  item.setAttribute('role', m.kind === 'emergency' ? 'alert' : 'status');
+  const p = document.createElement('p');
+  p.textContent = m.body;
+  item.append(p);
+  list.prepend(item);
+}
+
+socket.on('my_state', (state) => {
+  state.questions.forEach(ownQuestion);
+  state.messages.forEach(privateMessage);
+});
+socket.on('my_question', (q) => { ownQuestion(q); announce(`Your question is ${STATUS_TEXT[q.status] || q.status}.`); });
+socket.on('private', privateMessage);
+
+// --- asking, voting ---------------------------------------------------------------------
+const askForm = root.querySelector('form[data-ask]');
+if (askForm) {
+  askForm.addEventListener('submit', (event) => {
+    if (!socket.connected) return; // fall back to the plain form post
+    event.preventDefault();
+    const textarea = askForm.querySelector('textarea');
+    const error = askForm.querySelector('[data-field="ask-error"]');
+    const body = textarea.value;
+    socket.emit('ask', { body }, (reply) => {
+      if (reply && reply.ok) {
+        textarea.value = '';
+        error.hidden = true;
+        textarea.removeAttribute('aria-invalid');
+        ownQuestion({ id: reply.id, body, status: 'pending' });
+      } else {
+        error.textContent = reply ? reply.message : 'Your question was not sent. Please try again.';
+        error.hidden = false;
+        textarea.setAttribute('aria-invalid', 'true');
+        textarea.focus();
+      }
+    });
+  });
+}
+
+root.addEventListener('click', (event) => {
+  const button = event.target.closest('[data-vote]');
+  if (!button) return;
+  const id = button.closest('[data-question-id]').dataset.questionId;
+  socket.emit('vote', { question_id: id }, (reply) => {
+    button.disabled = true;
+    button.textContent = reply && reply.ok ? 'Voted' : (reply ? reply.message : 'Vote not counted');
+  });
+});
+
+root.addEventListener('submit', (event) => {
+  const form = event.target.closest('form.poll');
+  if (!form) return;
+  event.preventDefault();
+  const chosen = [...form.querySelectorAll('input[name="option"]:checked')].map((i) => Number(i.value));
+  socket.emit('poll_vote', { poll_id: form.dataset.pollId, option_ids: chosen }, (reply) => {
+    const note = form.querySelector('.poll-note') || form.appendChild(document.createElement('p'));
+    note.className = 'poll-note';
+    note.setAttribute('role', 'status');
+    note.textContent = reply && reply.ok ? 'Thank you, your vote was counted.' : (reply ? reply.message : 'Vote not counted.');
+    if (reply && reply.ok) form.querySelector('fieldset').disabled = true;
+  });
+});

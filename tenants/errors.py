@@ -1,0 +1,70 @@
+"""Domain errors raised by actions; views, Socket.IO handlers and tasks map them in one place each."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details or {}
+
+    def as_dict(self) -> dict:
+        body = {"error": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    code = "invalid"
+
+    @classmethod
+    def from_messages(cls, messages: dict) -> "ValidationFailed":
+        field, problems = next(iter(messages.items()))
+        text = problems[0] if isinstance(problems, list) and problems else str(problems)
+        if isinstance(text, dict):  # nested schema errors
+            text = "has invalid values"
+        return cls(f"{field}: {text}", field=field, details={"fields": messages})
+
+
+class NotFound(DomainError):
+    """Missing and someone else's look the same: no existence leaks."""
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 1):
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+class LimitReached(DomainError):
+    """A plan limit: the message says which limit and how to raise it."""
+    status = 403
+    code = "limit_reached"
+
+
+class Unavailable(DomainError):
+    status = 503
+    code = "unavailable"
