@@ -347,6 +347,19 @@ class Worker:
         self.dropped = 0
         self.opts: dict[str, Any] = {}
         self.nofile = raise_nofile_limit()
+        # Event-loop lag: how late a 10 ms timer fires.  It approximates the
+        # queueing delay the generator itself adds to every receipt time.
+        self.lag_t = array("d")
+        self.lag_ms = array("f")
+        self._lag_task: asyncio.Task | None = None
+
+    async def _measure_lag(self) -> None:
+        loop = asyncio.get_running_loop()
+        while len(self.lag_t) < 2_000_000:  # bounded: about 5.5 hours of samples
+            t = loop.time()
+            await asyncio.sleep(0.01)
+            self.lag_ms.append((loop.time() - t - 0.01) * 1000.0)
+            self.lag_t.append(time.time())
 
     def session_for(self, ip: str | None) -> aiohttp.ClientSession:
         sess = self.sessions.get(ip)
@@ -366,6 +379,8 @@ class Worker:
             "room_field": tuple(msg["room_field"].split(".")) if msg.get("room_field") else None,
             "joined_event": msg.get("joined_event"),
         }
+        if self._lag_task is None:
+            self._lag_task = asyncio.create_task(self._measure_lag())
         timeout = float(msg.get("timeout", 30.0))
         concurrency = max(1, int(msg.get("concurrency", 200)))
         source_ips = list(msg.get("source_ips") or [])
@@ -581,7 +596,6 @@ class Worker:
         complete = 0
         first = float("inf")
         last = 0.0
-        per_client_received = array("l")
         for r in self.residents:
             if r.state not in ("joined", "dropped"):
                 continue
@@ -621,8 +635,9 @@ class Worker:
                 misrouted += sum(r.rooms_seen.values())
             if c_lost == 0 and c_reordered == 0 and c_dup == 0:
                 complete += 1
-            per_client_received.append(len(seen))
+        lag = array("f", (v for t, v in zip(self.lag_t, self.lag_ms) if t >= since))
         return {
+            "loop_lag_ms_b64": base64.b64encode(lag.tobytes()).decode(),
             "clients": sum(1 for r in self.residents if r.state in ("joined", "dropped")),
             "dropped": sum(1 for r in self.residents if r.state == "dropped"),
             "deliveries": deliveries,
@@ -656,6 +671,9 @@ class Worker:
                 await asyncio.gather(*(close_one(r) for r in residents))
         except TimeoutError:
             pass
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            self._lag_task = None
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -939,6 +957,15 @@ class LoadGenerator:
             "max": float(ls[-1]) if ls else None,
             "mean": (sum(ls) / len(ls)) if ls else None,
             "samples": len(ls),
+        }
+        lag = array("f")
+        for r in res:
+            lag.extend(decode_floats(r["loop_lag_ms_b64"]))
+        lag_s = sorted(lag)
+        merged["generator_loop_lag_ms"] = {
+            "p50": percentile(lag_s, 50),
+            "p99": percentile(lag_s, 99),
+            "max": float(lag_s[-1]) if lag_s else None,
         }
         return merged
 
