@@ -38,7 +38,7 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
     if process == "live":
         from services.live import events  # noqa: F401  (registers the Socket.IO handlers)
         socketio.init_app(app, message_queue=config.redis_url, async_mode="gevent",
-                          channel="townhall-socketio", cors_allowed_origins=events.allowed_origin,
+                          channel=config.socketio_channel, cors_allowed_origins=events.origin_checker(config.base_domain),
                           ping_interval=25, ping_timeout=20, max_http_buffer_size=64 * 1024)
     return app
 

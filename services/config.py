@@ -35,6 +35,7 @@ class Config:
     log_level: str = "INFO"
     data_dir: str = ".townhall-data"
     db_pool_max: int = 10
+    socketio_channel: str = "townhall-socketio"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -108,4 +109,5 @@ def load_config(environ: dict | None = None) -> Config:
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         data_dir=env.get("TOWNHALL_DATA_DIR", ".townhall-data"),
         db_pool_max=pool_max,
+        socketio_channel=env.get("SOCKETIO_CHANNEL", "townhall-socketio"),
     )

@@ -31,7 +31,7 @@ def stack(tmp_path_factory):
 def env(stack) -> dict:
     return {**os.environ, "TOWNHALL_ENV": "test", "DATABASE_URL": stack.owner_url, "REDIS_URL": stack.redis_url,
             "SECRET_KEY": "test-secret-key-for-townhall-tests-0123456789", "LOG_FORMAT": "text",
-            "LOG_LEVEL": "WARNING"}
+            "LOG_LEVEL": "WARNING", "SOCKETIO_CHANNEL": f"townhall-test-{uuid.uuid4().hex[:8]}"}
 
 
 @pytest.fixture(scope="session")

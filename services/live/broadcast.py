@@ -8,13 +8,11 @@ from __future__ import annotations
 from flask import current_app
 from socketio import RedisManager
 
-CHANNEL = "townhall-socketio"
-
-
 def _manager() -> RedisManager:
     manager = current_app.extensions.get("townhall_emitter")
     if manager is None:
-        manager = RedisManager(current_app.config["TOWNHALL"].redis_url, channel=CHANNEL, write_only=True)
+        config = current_app.config["TOWNHALL"]
+        manager = RedisManager(config.redis_url, channel=config.socketio_channel, write_only=True)
         current_app.extensions["townhall_emitter"] = manager
     return manager
 

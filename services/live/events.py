@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import request
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from services.extensions import socketio
@@ -41,15 +41,18 @@ class Connection:
 connections: dict[str, Connection] = {}
 
 
-def allowed_origin(origin: str | None, environ=None) -> bool:
-    """Cross-site WebSocket hijacking guard: only our own hosts (and tenants' verified domains)."""
-    if not origin:
-        return True  # non-browser clients send no Origin; they still need a signed token
-    host = (urlsplit(origin).hostname or "").lower()
-    base = current_app.config["TOWNHALL"].base_domain
-    if host in (base, "localhost", "127.0.0.1") or host.endswith("." + base):
-        return True
-    return slug_for_domain(db.pool, host) is not None
+def origin_checker(base_domain: str):
+    """Cross-site WebSocket hijacking guard: only our own hosts and tenants' verified domains.
+
+    Engine.IO calls this outside any app context, so it closes over what it needs."""
+    def allowed(origin: str | None, environ=None) -> bool:
+        if not origin:
+            return True  # non-browser clients send no Origin; they still need a signed token
+        host = (urlsplit(origin).hostname or "").lower()
+        if host in (base_domain, "localhost", "127.0.0.1") or host.endswith("." + base_domain):
+            return True
+        return slug_for_domain(db.pool, host) is not None
+    return allowed
 
 
 def _client_ip() -> str | None:

@@ -1,0 +1,79 @@
+"""A real Socket.IO client (python-socketio) that records what a browser would receive."""
+from __future__ import annotations
+
+import threading
+import time
+
+import socketio
+
+
+class LiveClient:
+    def __init__(self, url: str, token: str, last_seq: int | None = 0, staff_last_seq: int | None = None):
+        self.url = url
+        self.token = token
+        self.last_seq = last_seq
+        self.staff_last_seq = staff_last_seq
+        self.room_events: list[dict] = []
+        self.staff_events: list[dict] = []
+        self.private: list[dict] = []
+        self.my_questions: list[dict] = []
+        self.my_state: dict | None = None
+        self.presence: list[int] = []
+        self._cond = threading.Condition()
+        self.sio = socketio.Client(reconnection=False)
+        for name, handler in {
+            "room_event": lambda e: self._add(self.room_events, [e]),
+            "room_events": lambda es: self._add(self.room_events, es),
+            "staff_event": lambda e: self._add(self.staff_events, [e]),
+            "staff_events": lambda es: self._add(self.staff_events, es),
+            "private": lambda m: self._add(self.private, [m]),
+            "my_question": lambda q: self._add(self.my_questions, [q]),
+            "my_state": lambda s: self._set_state(s),
+            "presence": lambda p: self._add(self.presence, [p["count"]]),
+        }.items():
+            self.sio.on(name, handler)
+
+    def _add(self, target: list, items: list) -> None:
+        with self._cond:
+            target.extend(items)
+            self._cond.notify_all()
+
+    def _set_state(self, state: dict) -> None:
+        with self._cond:
+            self.my_state = state
+            self._cond.notify_all()
+
+    def connect(self) -> "LiveClient":
+        auth = {"token": self.token}
+        if self.last_seq is not None:
+            auth["last_seq"] = self.last_seq
+        if self.staff_last_seq is not None:
+            auth["staff_last_seq"] = self.staff_last_seq
+        self.sio.connect(self.url, transports=["websocket"], auth=auth, wait_timeout=10)
+        return self
+
+    def disconnect(self) -> None:
+        if self.sio.connected:
+            self.sio.disconnect()
+
+    def call(self, event: str, payload=None, timeout: float = 10) -> dict:
+        return self.sio.call(event, payload, timeout=timeout)
+
+    def wait_for(self, predicate, timeout: float = 10):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                result = predicate()
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError("timed out waiting for a live event")
+                self._cond.wait(remaining)
+
+    def events_of(self, event_type: str, stream: str = "room") -> list[dict]:
+        events = self.room_events if stream == "room" else self.staff_events
+        return [e for e in events if e["type"] == event_type]
+
+    def seqs(self) -> list[int]:
+        return [e["seq"] for e in self.room_events]
