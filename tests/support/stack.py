@@ -22,10 +22,13 @@ class TestStack:
     redis_url: str
     dbname: str
     embedded: object | None = None
+    redis_lock: str | None = None
 
     def drop(self) -> None:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.dbname)))
+        if self.redis_lock:
+            redis.Redis.from_url(self.redis_url.rsplit("/", 1)[0] + "/0").delete(self.redis_lock)
         if self.embedded:
             self.embedded.stop()
 
@@ -46,9 +49,10 @@ def _with_db(url: str, dbname: str) -> str:
 
 def start_test_stack(data_dir: str) -> TestStack:
     embedded = None
+    lock = None
     if _port_open("127.0.0.1", 5432) and _port_open("127.0.0.1", 6379):
-        admin_url, redis_url = LOCAL_PG, LOCAL_REDIS
-        redis_url = redis_url.rsplit("/", 1)[0] + "/9"
+        admin_url = LOCAL_PG
+        redis_url, lock = _claim_redis_db(LOCAL_REDIS.rsplit("/", 1)[0])
     else:
         from deploy.embedded import start_embedded
 
@@ -60,4 +64,15 @@ def start_test_stack(data_dir: str) -> TestStack:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
     redis.Redis.from_url(redis_url).flushdb()
-    return TestStack(_with_db(admin_url, dbname), admin_url, redis_url, dbname, embedded)
+    return TestStack(_with_db(admin_url, dbname), admin_url, redis_url, dbname, embedded, lock)
+
+
+def _claim_redis_db(base_url: str) -> tuple[str, str]:
+    """A Redis database number of our own (1-15), so parallel test runs never share Celery
+    queues or keys; the claim expires by itself if a run dies."""
+    control = redis.Redis.from_url(f"{base_url}/0")
+    for number in range(1, 16):
+        lock = f"townhall-test-db:{number}"
+        if control.set(lock, os.getpid(), nx=True, ex=3600):
+            return f"{base_url}/{number}", lock
+    raise RuntimeError("all Redis test databases (1-15) are claimed; wait for other test runs to finish")
