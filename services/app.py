@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services import errors, formatting, health, security
 from services.config import Config, load_config
@@ -27,18 +28,21 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
         TEMPLATES_AUTO_RELOAD=config.env == "development",
     )
     configure_logging(config.log_format, config.log_level, process)
-    db.init_app(app)
+    pool = db.init_app(app)
     csrf.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)
     formatting.init_app(app)
     _register_slices(app)
+    if config.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops,
+                                x_host=config.proxy_hops)
     app.wsgi_app = TenantHostMiddleware(app.wsgi_app, config.base_domain,
-                                        lambda host: slug_for_domain(db.pool, host))
+                                        lambda host: slug_for_domain(pool, host))
     if process == "live":
         from services.live import events  # noqa: F401  (registers the Socket.IO handlers)
         socketio.init_app(app, message_queue=config.redis_url, async_mode="gevent",
-                          channel=config.socketio_channel, cors_allowed_origins=events.origin_checker(config.base_domain),
+                          channel=config.socketio_channel, cors_allowed_origins=events.origin_checker(config.base_domain, pool),
                           ping_interval=25, ping_timeout=20, max_http_buffer_size=64 * 1024)
     return app
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from psycopg.conninfo import conninfo_to_dict
 
 from services.config import ConfigError, load_config
 
@@ -28,7 +29,7 @@ def dev(web_port: int, live_port: int, no_seed: bool) -> None:
 
 @cli.command()
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", 5000)), show_default="5000")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST or 127.0.0.1")
 def web(port: int, host: str) -> None:
     """HTTP pages and the API, under gunicorn."""
     from services.startup import check_services
@@ -43,7 +44,7 @@ def web(port: int, host: str) -> None:
 
 @cli.command()
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", 5001)), show_default="5001")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST or 127.0.0.1")
 def live(port: int, host: str) -> None:
     """The Socket.IO server (gevent; the standard library is already patched by main)."""
     from services.live.server import serve
@@ -81,7 +82,8 @@ def migrate() -> None:
     config = load_config()
     if not config.database_url:
         raise ConfigError("DATABASE_URL (the owner role's URL) must be set to migrate")
-    applied = run(config.database_url, os.environ.get("DATABASE_APP_PASSWORD"))
+    password = os.environ.get("DATABASE_APP_PASSWORD") or conninfo_to_dict(config.app_database_url).get("password")
+    applied = run(config.database_url, password)
     click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
 
 

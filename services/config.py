@@ -36,6 +36,7 @@ class Config:
     data_dir: str = ".townhall-data"
     db_pool_max: int = 10
     socketio_channel: str = "townhall-socketio"
+    proxy_hops: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -64,8 +65,14 @@ def _check_database_url(name: str, url: str) -> None:
     except Exception as exc:  # psycopg raises ProgrammingError with a long text
         raise ConfigError(f"{name} is not a valid PostgreSQL URL ({exc.__class__.__name__}): "
                           f"use postgresql://user:password@host:5432/dbname") from None
-    if "://" in url and urlsplit(url).scheme not in ("postgresql", "postgres"):
-        raise ConfigError(f"{name} must start with postgresql://")
+    if "://" in url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ConfigError(f"{name} must start with postgresql://")
+        try:
+            parts.port
+        except ValueError:
+            raise ConfigError(f"{name} has a port that is not a number") from None
 
 
 def _check_redis_url(url: str) -> None:
@@ -91,10 +98,8 @@ def load_config(environ: dict | None = None) -> Config:
     _check_redis_url(redis_url)
     if name == "production" and not (app_database_url and redis_url):
         raise ConfigError("APP_DATABASE_URL (or DATABASE_URL) and REDIS_URL must be set in production")
-    try:
-        pool_max = int(env.get("DB_POOL_MAX", "10"))
-    except ValueError:
-        raise ConfigError("DB_POOL_MAX must be a whole number") from None
+    pool_max = _whole_number(env, "DB_POOL_MAX", 10)
+    proxy_hops = _whole_number(env, "PROXY_HOPS", 0)
     return Config(
         env=name,
         secret_key=secret or DEV_SECRET,
@@ -110,4 +115,15 @@ def load_config(environ: dict | None = None) -> Config:
         data_dir=env.get("TOWNHALL_DATA_DIR", ".townhall-data"),
         db_pool_max=pool_max,
         socketio_channel=env.get("SOCKETIO_CHANNEL", "townhall-socketio"),
+        proxy_hops=proxy_hops,
     )
+
+
+def _whole_number(env, name: str, default: int) -> int:
+    try:
+        value = int(env.get(name, str(default)))
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative")
+    return value

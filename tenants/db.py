@@ -52,14 +52,11 @@ class Tx:
 
 
 class Database:
-    """Flask extension holding the application-role pool (unbound at import, init_app'd)."""
+    """Flask extension: one application-role pool per app, kept in `app.extensions`."""
 
-    def __init__(self) -> None:
-        self.pool: ConnectionPool | None = None
-
-    def init_app(self, app) -> None:
+    def init_app(self, app) -> ConnectionPool:
         cfg = app.config["TOWNHALL"]
-        self.pool = ConnectionPool(
+        pool = ConnectionPool(
             cfg.app_database_url,
             min_size=1,
             max_size=cfg.db_pool_max,
@@ -69,19 +66,26 @@ class Database:
             name="townhall-app",
             check=ConnectionPool.check_connection,
         )
-        self.pool.open(wait=False)
-        app.extensions["townhall_db"] = self
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
+        pool.open(wait=False)
+        app.extensions["townhall_db"] = pool
+        return pool
 
 
 db = Database()
 
 
 def _pool() -> ConnectionPool:
-    return current_app.extensions["townhall_db"].pool
+    return current_app.extensions["townhall_db"]
+
+
+def ping(timeout: float = 2.0) -> bool:
+    """True when PostgreSQL answers within `timeout` (for /readyz: fast, never raises)."""
+    try:
+        with _pool().connection(timeout=timeout) as conn:
+            conn.execute("select 1")
+        return True
+    except (psycopg.Error, PoolTimeout):
+        return False
 
 
 @contextmanager

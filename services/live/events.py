@@ -25,7 +25,7 @@ from services.rooms.lifecycle import PUBLIC_STATES
 from services.validation import load
 from services.rooms.queries import get_room
 from tenants.auth import staff_by_id
-from tenants.db import db, tenant_scope
+from tenants.db import tenant_scope
 from tenants.resolution import slug_for_domain
 from tenants.errors import DomainError, Forbidden, NotFound
 
@@ -41,7 +41,7 @@ class Connection:
 connections: dict[str, Connection] = {}
 
 
-def origin_checker(base_domain: str):
+def origin_checker(base_domain: str, pool):
     """Cross-site WebSocket hijacking guard: only our own hosts and tenants' verified domains.
 
     Engine.IO calls this outside any app context, so it closes over what it needs."""
@@ -51,7 +51,7 @@ def origin_checker(base_domain: str):
         host = (urlsplit(origin).hostname or "").lower()
         if host in (base_domain, "localhost", "127.0.0.1") or host.endswith("." + base_domain):
             return True
-        return slug_for_domain(db.pool, host) is not None
+        return slug_for_domain(pool, host) is not None
     return allowed
 
 

@@ -23,7 +23,8 @@ _PATTERNS = {
         r"crescent|court|place|gardens|grove|terrace|hill|walk)\b"
         r"|\b\d{1,4}[a-z]?\b[^.\n]{0,60}\b[a-z]{1,2}\d[a-z\d]?\s*\d[a-z]{2}\b", re.I),
     "vehicle": re.compile(r"\b[a-z]{2}\d{2}\s?[a-z]{3}\b", re.I),
-    "crime_ref": re.compile(r"\b(?:crime|incident|ref(?:erence)?)\s*(?:no\.?|number|ref)?\s*[:#]?\s*[a-z]{0,3}\d{5,}\b", re.I),
+    "crime_ref": re.compile(r"\b(?:crime|incident|ref(?:erence)?)(?:\s+(?:ref(?:erence)?|no\.?|num(?:ber)?))*"
+                           r"\s*[:#]?\s*[a-z]{0,3}\d[\d/-]{4,}\b", re.I),
 }
 _EMERGENCY = re.compile(
     r"\b(?:kill (?:my|him|her|them)sel(?:f|ves)|suicid\w*|end (?:my|it all)|overdos\w*|being attacked|"

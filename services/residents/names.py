@@ -27,6 +27,21 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
 
 
+def _words(text: str) -> list[str]:
+    """Words, with runs of single letters joined ('p.c.c.' and 'p c c' both give 'pcc')."""
+    words: list[str] = []
+    run = ""
+    for word in _WORD.findall(text):
+        if len(word) == 1:
+            run += word
+            continue
+        if run:
+            words.append(run)
+            run = ""
+        words.append(word)
+    return words + ([run] if run else [])
+
+
 def clean_display_name(raw: str | None, staff_names: list[str]) -> str:
     name = " ".join((raw or "").split())
     if not name:
@@ -35,7 +50,7 @@ def clean_display_name(raw: str | None, staff_names: list[str]) -> str:
         raise ValidationFailed("Use letters, numbers and spaces only.", field="display_name")
     if not 2 <= len(name) <= 40:
         raise ValidationFailed("Choose a name between 2 and 40 characters.", field="display_name")
-    words = _WORD.findall(_fold(name).replace("0", "o").replace("1", "i"))
+    words = _words(_fold(name).replace("0", "o").replace("1", "i"))
     if RESERVED_WORDS & set(words) or _fold(name) in {_fold(s) for s in staff_names}:
         raise ValidationFailed(IMPERSONATION_MESSAGE, field="display_name")
     return name

@@ -56,7 +56,7 @@ class RoomSchema(Schema):
             data["votes_enabled"] = data["votes_enabled"] == "on"
         return data
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def ends_after_start(self, data, **kwargs):
         if "starts_at" in data and "ends_at" in data and data["ends_at"] <= data["starts_at"]:
             raise ValidationError("The end must be after the start.", field_name="ends_at")
