@@ -44,7 +44,12 @@ def test_staff_schedule_open_moderate_answer_and_close_without_javascript(client
     assert "waiting for a moderator" in page
     with tenant_scope(tenant.id) as tx:
         question_id = tx.value("select id from questions where room_id = %s", [room_id])
+    queue = client.get(f"{base}/moderate")
+    assert queue.status_code == 200 and "When is the next PACT meeting?" in queue.get_data(as_text=True)
     client.post(f"{base}/commands/approve", data={"question_id": question_id, "body": ""})
+    client.post(f"{base}/commands/poll_open", data={"prompt": "Which night suits you?", "options": "Tuesday\nThursday"})
+    host_view = client.get(f"{base}/host").get_data(as_text=True)
+    assert "When is the next PACT meeting?" in host_view and "Which night suits you?" in host_view
     client.post(f"{base}/commands/answer", data={"question_id": question_id, "body": "Tuesday at 7pm, the library."})
     public = client.application.test_client().get(f"/t/{tenant.slug}/rooms/{room_id}").get_data(as_text=True)
     assert "When is the next PACT meeting?" in public and "Tuesday at 7pm, the library." in public

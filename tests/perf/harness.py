@@ -207,6 +207,7 @@ def make_clients(target: Target, rooms: list[str], per_room: int) -> list[Client
     clients = []
     j = 0
     for room in rooms:
+        offset = target.seq_offset(room) if hasattr(target, "seq_offset") else 0
         for i in range(per_room):
             clients.append(
                 ClientSpec(
@@ -214,6 +215,7 @@ def make_clients(target: Target, rooms: list[str], per_room: int) -> list[Client
                     room=room,
                     auth=target.client_auth(room, i),
                     headers=target.client_headers(room, i) if hasattr(target, "client_headers") else None,
+                    seq_offset=offset,
                 )
             )
             j += 1

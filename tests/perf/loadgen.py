@@ -322,6 +322,7 @@ class Resident:
     room: str
     auth: dict | None
     headers: dict | None
+    seq_offset: int = 0  # subtracted from every received seq (target's seq = harness seq + offset)
     source_ip: str | None = None
     state: str = "new"  # new, connecting, joined, failed, dropped, closed
     error: str | None = None
@@ -395,11 +396,13 @@ class Worker:
             extra = [f"127.0.0.{i}" for i in range(2, 250) if f"127.0.0.{i}" not in base]
             source_ips = base + extra[: needed - len(base)]
         new: list[Resident] = []
-        for j, (idx, url, room, auth, headers) in enumerate(clients):
+        for j, (idx, url, room, auth, headers, *rest) in enumerate(clients):
             ip = source_ips[j % len(source_ips)] if source_ips else None
             if ip == "127.0.0.1" and len(source_ips) == 1:
                 ip = None  # plain connect(): no bind needed
-            new.append(Resident(idx=idx, url=url, room=room, auth=auth, headers=headers, source_ip=ip))
+            offset = int(rest[0]) if rest else 0
+            new.append(Resident(idx=idx, url=url, room=room, auth=auth, headers=headers, seq_offset=offset,
+                                source_ip=ip))
         self.residents.extend(new)
         sem = asyncio.Semaphore(concurrency)
         done = asyncio.Event()
@@ -521,6 +524,7 @@ class Worker:
         prefix = '42["' + event + '",' if simple_ns else None
         TEXT = aiohttp.WSMsgType.TEXT
         seqs, times, sent = r.seqs, r.times, r.sent
+        offset = r.seq_offset
         loads = json.loads
         now = time.time
         while True:
@@ -554,7 +558,7 @@ class Worker:
             seq = get_path(payload, seq_path)
             if not isinstance(seq, int):
                 continue
-            seqs.append(seq)
+            seqs.append(seq - offset)
             times.append(t)
             s = get_path(payload, sent_path) if sent_path else None
             sent.append(float(s) if isinstance(s, (int, float)) else 0.0)
@@ -750,6 +754,7 @@ class ClientSpec:
     room: str
     auth: dict | None
     headers: dict | None = None
+    seq_offset: int = 0
 
 
 @dataclass
@@ -883,7 +888,7 @@ class LoadGenerator:
         """
         per_worker: list[list] = [[] for _ in range(self.n_workers)]
         for j, c in enumerate(clients):
-            per_worker[j % self.n_workers].append([first_index + j, c.url, c.room, c.auth, c.headers])
+            per_worker[j % self.n_workers].append([first_index + j, c.url, c.room, c.auth, c.headers, c.seq_offset])
         base = {
             "cmd": "connect",
             "namespace": proto.namespace,

@@ -74,6 +74,11 @@ class Target(Protocol):
     def protocol(self) -> SioProtocol:
         """Namespace, path, event name and payload fields (see SioProtocol)."""
 
+    def seq_offset(self, room: str) -> int:
+        """What the server's seq for the harness's first publish minus one is
+        (0 for a fresh room).  Residents subtract it from every received seq,
+        for servers that number a room's events themselves."""
+
     def prepare(self, rooms: list[str]) -> None:
         """Called after ``start`` and before residents connect: create rooms,
         tenants, tokens.  Room names are the harness's (``bench-...``)."""
@@ -109,6 +114,9 @@ class BaseTarget:
 
     def prepare(self, rooms: list[str]) -> None:
         return None
+
+    def seq_offset(self, room: str) -> int:
+        return 0
 
     def versions(self) -> dict[str, str]:
         return {}
