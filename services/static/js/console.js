@@ -87,9 +87,9 @@ const resume = resumeVia(socket);
 const roomStream = new EventStream('room', Number(root.dataset.lastSeq), (e) => roomHandlers[e.type]?.(e.data), resume);
 const staffStream = new EventStream('staff', Number(root.dataset.staffLastSeq), (e) => staffHandlers[e.type]?.(e.data), resume);
 
-socket.on('connect', () => setConnection(root, ''));
-socket.on('disconnect', () => setConnection(root, 'Connection lost. Reconnecting…'));
-socket.on('connect_error', (err) => setConnection(root, err && err.message ? err.message : 'Cannot connect. Retrying…'));
+socket.on('connect', () => setConnection(root, '', 'connected'));
+socket.on('disconnect', () => setConnection(root, 'Connection lost. Reconnecting…', 'disconnected'));
+socket.on('connect_error', (err) => setConnection(root, err && err.message ? err.message : 'Cannot connect. Retrying…', 'error'));
 socket.on('room_event', (e) => roomStream.receive([e]));
 socket.on('room_events', (events) => roomStream.receive(events));
 socket.on('staff_event', (e) => staffStream.receive([e]));

@@ -76,7 +76,9 @@ export function cloneTemplate(id) {
   return document.getElementById(id).content.firstElementChild.cloneNode(true);
 }
 
-export function setConnection(root, text) {
+// Shows the connection state in words and marks the root (`data-connection`) for styling and tests.
+export function setConnection(root, text, state) {
+  root.dataset.connection = state;
   const el = root.querySelector('[data-field="connection"]');
   if (el) el.textContent = text;
 }

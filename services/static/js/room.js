@@ -140,9 +140,9 @@ const handlers = {
 const socket = connect(root, () => ({ last_seq: stream.lastSeq }));
 const stream = new EventStream('room', Number(root.dataset.lastSeq), (e) => handlers[e.type]?.(e.data), resumeVia(socket));
 
-socket.on('connect', () => setConnection(root, ''));
-socket.on('disconnect', () => setConnection(root, 'Connection lost. Reconnecting…'));
-socket.on('connect_error', (err) => setConnection(root, err && err.message ? err.message : 'Cannot connect. Retrying…'));
+socket.on('connect', () => setConnection(root, '', 'connected'));
+socket.on('disconnect', () => setConnection(root, 'Connection lost. Reconnecting…', 'disconnected'));
+socket.on('connect_error', (err) => setConnection(root, err && err.message ? err.message : 'Cannot connect. Retrying…', 'error'));
 socket.on('room_event', (e) => stream.receive([e]));
 socket.on('room_events', (events) => stream.receive(events));
 socket.on('presence', (d) => fill(root, { presence: `${d.count} ${d.count === 1 ? 'person' : 'people'} here` }));

@@ -1,0 +1,151 @@
+"""Browser tests: Debian's Chromium driven by Playwright (never a browser download), against a real
+`web` process (gunicorn) and a real `live` process (Socket.IO on gevent) sharing the test
+PostgreSQL and Redis. Pages keep their real Content-Security-Policy; any CSP violation or
+uncaught script error on a page fails the test that opened it.
+
+`axe_check(page)` injects axe-core from node_modules and fails listing every WCAG 2.2 AA violation.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tenants.auth import sign_in
+from tenants.db import tenant_scope
+from tests.conftest import PASSWORD
+from tests.integration.conftest import RoomWorld, make_world  # noqa: F401  (shared fixtures)
+from tests.support.servers import ROOT, start_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+TIMEOUT_MS = 10_000
+
+pytestmark = pytest.mark.browser
+
+
+def _ensure_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    apt = shutil.which("apt-get")
+    if apt:  # the Makefile's browser-deps target does the same in CI
+        subprocess.run([apt, "install", "-y", "-qq", "chromium"], check=False, capture_output=True)
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError("Debian's chromium is not installed: run `make browser-deps` (apt-get install chromium)")
+
+
+@dataclass
+class Site:
+    web: object
+    live: object
+
+    @property
+    def url(self) -> str:
+        return self.web.url
+
+    def tenant_url(self, tenant, path: str = "/") -> str:
+        return f"{self.web.url}/t/{tenant.slug}{path}"
+
+
+@pytest.fixture(scope="session")
+def site(env, tmp_path_factory):
+    """One live and one web process; the web pages point browsers at the live server."""
+    logs = tmp_path_factory.mktemp("browser-logs")
+    live = start_server("live", env, logs)
+    web = start_server("web", env, logs, extra_env={"LIVE_URL": live.url, "BASE_DOMAIN": "localhost",
+                                                    "WEB_CONCURRENCY": "1", "ACCESS_LOG": "0"})
+    yield Site(web, live)
+    web.stop()
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _ensure_chromium()
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+class PageProblems:
+    """Script errors and CSP violations a page reported; a page with any fails its test."""
+
+    def __init__(self):
+        self.items: list[str] = []
+
+    def watch(self, page) -> None:
+        page.on("pageerror", lambda exc: self.items.append(f"{page.url}: script error: {exc}"))
+        page.on("console", lambda msg: self.items.append(f"{page.url}: {msg.text}")
+                if msg.type == "error" and "Content Security Policy" in msg.text else None)
+
+
+@pytest.fixture()
+def new_page(browser):
+    """Opens pages in fresh browser contexts (a context = one person's cookies)."""
+    contexts = []
+    problems = PageProblems()
+
+    def make(**context_options):
+        context = browser.new_context(**context_options)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        problems.watch(page)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not problems.items, "pages reported problems:\n" + "\n".join(problems.items)
+
+
+@pytest.fixture()
+def page(new_page):
+    return new_page()
+
+
+def staff_cookie(site: Site, tenant, staff) -> dict:
+    """A signed-in staff session cookie (the same row the sign-in form creates)."""
+    with tenant_scope(tenant.id) as tx:
+        outcome = sign_in(tx, email=staff.email, password=PASSWORD, ip="127.0.0.1")
+    assert outcome.token, outcome.error
+    return {"name": "th_staff", "value": outcome.token, "domain": "127.0.0.1", "path": f"/t/{tenant.slug}/",
+            "httpOnly": True, "sameSite": "Lax"}
+
+
+def sign_in_page(new_page, site: Site, tenant, staff):
+    """A page in its own context, signed in as `staff` through the real sign-in form."""
+    page = new_page()
+    page.goto(site.tenant_url(tenant, "/console/sign-in"))
+    page.get_by_label("Email address").fill(staff.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/console/")
+    return page
+
+
+def wait_connected(page, root="#live") -> None:
+    """The page's Socket.IO connection is up (live.js marks the root)."""
+    page.locator(f"{root}[data-connection='connected']").wait_for(state="attached")
+
+
+def axe_check(page, *, exclude: list[str] | None = None) -> None:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async ([tags, exclude]) => {
+             const context = exclude.length ? {exclude: exclude.map((s) => [s])} : document;
+             const r = await axe.run(context, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+             return r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                                              nodes: v.nodes.map((n) => n.target.join(' ') + ' :: ' + n.failureSummary)}));
+           }""", [AXE_TAGS, exclude or []])
+    assert not result, f"axe found {len(result)} WCAG 2.2 AA violation(s) on {page.url}:\n" + \
+        json.dumps(result, indent=2)
