@@ -26,6 +26,8 @@ from tenants.errors import Conflict, Forbidden, NotFound, RateLimited, Validatio
 from tenants.roles import require
 
 QUESTIONS_PER_MINUTE = 5
+VOTE_BURST_THRESHOLD = 5
+VOTE_BURST_WINDOW_SECONDS = 120
 EMERGENCY_PREFIX = "If you or someone else is in danger now, call 999. "
 
 
@@ -89,7 +91,21 @@ def upvote_question(tx: Tx, participant: dict, question_id) -> int:
     count = tx.value("update questions set vote_count = vote_count + 1 where id = %s returning vote_count",
                      [question["id"]])
     append_room_event(tx, room["id"], "question.votes", {"id": str(question["id"]), "votes": count})
+    _flag_vote_burst(tx, room["id"], question["id"], participant)
     return count
+
+
+def _flag_vote_burst(tx: Tx, room_id, question_id, participant: dict) -> None:
+    """Brigading signal: many votes for one question from one network in a short time. Shown to
+    moderators, never silently dropped (a library or police station shares one address)."""
+    if not participant["network_hash"]:
+        return
+    recent = tx.value("select count(*) from question_votes v join participants p on p.id = v.participant_id"
+                      " where v.question_id = %s and p.network_hash = %s and v.created_at > now() - %s::interval",
+                      [question_id, participant["network_hash"], f"{VOTE_BURST_WINDOW_SECONDS} seconds"])
+    if recent == VOTE_BURST_THRESHOLD:  # once per burst, not on every vote after it
+        append_staff_event(tx, room_id, "votes.burst", {"question_id": str(question_id), "votes_from_one_network": recent,
+                                                        "window_seconds": VOTE_BURST_WINDOW_SECONDS})
 
 
 def vote_in_poll(tx: Tx, participant: dict, poll_id, option_ids: list[int]) -> None:
@@ -119,6 +135,8 @@ def approve_question(tx: Tx, staff: Staff, question_id, edited_body: str | None 
     question = _question(tx, question_id, for_update=True)
     if question["status"] not in ("pending", "hidden"):
         raise Conflict(f"This question is already {question['status']}.")
+    if get_room(tx, question["room_id"])["state"] in ("draft", "scheduled"):
+        raise Conflict("Questions asked in advance can be published once the chat is live.")
     body = edited_body.strip() if edited_body and edited_body.strip() else question["body"]
     updated = tx.one("update questions set status = 'published', body = %s, published_at = coalesce(published_at, now()),"
                      " moderated_at = now(), moderated_by = %s where id = %s returning *",
@@ -197,7 +215,8 @@ def answer_question(tx: Tx, staff: Staff, question_id, body: str) -> dict:
                     " values (%s, %s, %s, %s, %s) returning *",
                     [tx.tenant_id, question["room_id"], question["id"], staff.id, body])
     who = {"display_name": staff.display_name, "title": staff.title, "role": staff.role}
-    append_room_event(tx, question["room_id"], "question.answered", public_answer(answer, who))
+    after_chat = get_room(tx, question["room_id"])["state"] in ("closed", "archived")
+    append_room_event(tx, question["room_id"], "question.answered", public_answer(answer, who, after_chat))
     audit.record_staff(tx, staff, "question.answered", "question", question["id"])
     return answer
 

@@ -17,10 +17,10 @@ def staff_question(q: dict, display_name: str) -> dict:
             "rejection_reason": q["rejection_reason"]}
 
 
-def public_answer(a: dict, staff: dict) -> dict:
+def public_answer(a: dict, staff: dict, after_chat: bool = False) -> dict:
     return {"id": str(a["id"]), "question_id": str(a["question_id"]), "body": a["body"],
             "by": staff["display_name"], "title": staff["title"], "role": staff["role"], "verified": True,
-            "created_at": a["created_at"].isoformat()}
+            "after_chat": after_chat, "created_at": a["created_at"].isoformat()}
 
 
 def poll_results(poll: dict, counts: dict[int, int]) -> dict:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from services.live.presenters import (own_question, poll_results, public_answer, public_poll, public_question,
                                       staff_question)
+from services.live.reasons import REJECTION_REASONS
 from tenants.db import Tx
 
 
@@ -16,12 +17,14 @@ def public_snapshot(tx: Tx, room_id: UUID) -> dict:
     last_seq = tx.value("select last_seq from rooms where id = %s", [room_id])
     questions = tx.all("select q.*, p.display_name from questions q join participants p on p.id = q.participant_id"
                        " where q.room_id = %s and q.status = 'published' order by q.published_at, q.id", [room_id])
-    answers = tx.all("select a.*, u.display_name, u.title, u.role from answers a join staff_users u on u.id = a.staff_id"
-                     " join questions q on q.id = a.question_id"
+    answers = tx.all("select a.*, u.display_name, u.title, u.role,"
+                     " coalesce(a.created_at >= r.closed_at, false) as after_chat from answers a"
+                     " join staff_users u on u.id = a.staff_id join questions q on q.id = a.question_id"
+                     " join rooms r on r.id = a.room_id"
                      " where a.room_id = %s and q.status = 'published' order by a.created_at", [room_id])
     by_question: dict[str, list] = {}
     for a in answers:
-        by_question.setdefault(str(a["question_id"]), []).append(public_answer(a, a))
+        by_question.setdefault(str(a["question_id"]), []).append(public_answer(a, a, a["after_chat"]))
     announcements = tx.all("select a.*, u.display_name, u.title from announcements a join staff_users u"
                            " on u.id = a.staff_id where a.room_id = %s and a.pinned order by a.created_at desc", [room_id])
     return {
@@ -68,3 +71,19 @@ def poll_counts(tx: Tx, poll_id) -> dict[int, int]:
     rows = tx.all("select option_id, count(*) as n from poll_votes, unnest(option_ids) as option_id"
                   " where poll_id = %s group by option_id", [poll_id])
     return {r["option_id"]: r["n"] for r in rows}
+
+
+def moderation_counts(tx: Tx, room_id: UUID) -> dict:
+    """Published figures so residents can see moderation is fair: received, published, answered,
+    rejected by reason. Escalated questions count as received only (they are never published)."""
+    row = tx.one("select count(*) as received,"
+                 " count(*) filter (where status in ('published', 'hidden')) as published,"
+                 " count(*) filter (where status = 'published' and exists (select 1 from answers a where a.question_id = q.id)) as answered,"
+                 " count(*) filter (where status = 'rejected') as rejected,"
+                 " count(*) filter (where status = 'pending') as waiting"
+                 " from questions q where room_id = %s", [room_id])
+    reasons = tx.all("select rejection_reason as reason, count(*) as n from questions"
+                     " where room_id = %s and status = 'rejected' group by rejection_reason order by n desc, reason",
+                     [room_id])
+    return {**row, "rejected_by_reason": [{"reason": r["reason"], "label": REJECTION_REASONS[r["reason"]][0],
+                                           "count": r["n"]} for r in reasons]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, session, url_for
 
 from services.live import actions as live_actions
-from services.live.queries import participant_state, public_snapshot
+from services.live.queries import moderation_counts, participant_state, public_snapshot
 from services.live.schemas import AskSchema
 from services.live.tokens import LiveIdentity, make_token
 from services.request_info import client_ip
@@ -47,12 +47,13 @@ def room(room_id):
     with tenant_scope(g.tenant.id) as tx:
         room = get_public_room(tx, room_id)
         snapshot = public_snapshot(tx, room["id"])
+        counts = moderation_counts(tx, room["id"])
         participant = actions.participant_in_room(tx, _participant_id(room["id"]), room["id"])
         mine = participant_state(tx, participant["id"]) if participant else None
     identity = LiveIdentity(g.tenant.id, room["id"], "resident" if participant else "viewer",
                             participant["id"] if participant else None)
     return render_template("residents/room.html", room=room, snapshot=snapshot, participant=participant,
-                           mine=mine, live_token=make_token(identity), can_ask=room["state"] in ASKING_STATES)
+                           mine=mine, counts=counts, live_token=make_token(identity), can_ask=room["state"] in ASKING_STATES)
 
 
 @bp.post("/rooms/<room_id>/join")

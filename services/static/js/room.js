@@ -31,6 +31,7 @@ function addAnswer(a) {
   if (!question || question.querySelector(`[data-answer-id="${CSS.escape(a.id)}"]`)) return;
   const node = fill(cloneTemplate('tpl-answer'), { by: a.by, title: a.title ? `, ${a.title}` : '', body: a.body });
   node.dataset.answerId = a.id;
+  node.querySelector('[data-field="after-chat"]').hidden = !a.after_chat;
   question.querySelector('.answers').append(node);
   announce(`${a.by} answered a question.`);
 }
