@@ -36,6 +36,7 @@ class Config:
     data_dir: str = ".townhall-data"
     db_pool_max: int = 10
     socketio_channel: str = "townhall-socketio"
+    signup_email_suffixes: tuple[str, ...] = ("police.uk", "pcc.police.uk")
     extra: dict = field(default_factory=dict)
 
     @property
@@ -110,4 +111,12 @@ def load_config(environ: dict | None = None) -> Config:
         data_dir=env.get("TOWNHALL_DATA_DIR", ".townhall-data"),
         db_pool_max=pool_max,
         socketio_channel=env.get("SOCKETIO_CHANNEL", "townhall-socketio"),
+        signup_email_suffixes=_suffixes(env.get("SIGNUP_EMAIL_SUFFIXES", "police.uk,pcc.police.uk")),
     )
+
+
+def _suffixes(value: str) -> tuple[str, ...]:
+    suffixes = tuple(s.strip().lower().lstrip(".@") for s in value.split(",") if s.strip())
+    if not suffixes:
+        raise ConfigError("SIGNUP_EMAIL_SUFFIXES must list at least one domain suffix, e.g. police.uk,pcc.police.uk")
+    return suffixes
