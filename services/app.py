@@ -50,9 +50,11 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
 def _register_slices(app: Flask) -> None:
     from services.console.views import bp as console_bp
     from services.residents.views import bp as residents_bp
+    from services.signup.views import bp as signup_bp
     from services.vendor import bp as vendor_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(vendor_bp)
     app.register_blueprint(residents_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(signup_bp)

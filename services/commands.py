@@ -96,3 +96,39 @@ def seed_demo() -> None:
     with create_app(load_config(), process="cli").app_context():
         for line in seed():
             click.echo(line)
+
+
+def _in_app(fn):
+    from services.app import create_app
+
+    with create_app(load_config(), process="cli").app_context():
+        return fn()
+
+
+@cli.command("approve-tenant")
+@click.argument("slug")
+@click.option("--plan", required=True, help="The plan's name (plans and their limits arrive with billing).")
+def approve_tenant(slug: str, plan: str) -> None:
+    """Approve a verified (trial) tenant: it becomes active on PLAN."""
+    from tenants.errors import DomainError
+    from tenants.provisioning import approve_tenant as approve
+
+    try:
+        tenant = _in_app(lambda: approve(slug, plan, by=f"cli:{os.environ.get('USER', 'operator')}"))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{tenant.slug} is now {tenant.state} on plan {plan}")
+
+
+@cli.command("grant-signup-override")
+@click.argument("email")
+def grant_signup_override(email: str) -> None:
+    """Allow EMAIL to sign up although its domain is not in SIGNUP_EMAIL_SUFFIXES."""
+    from tenants.errors import DomainError
+    from tenants.provisioning import grant_signup_override as grant
+
+    try:
+        _in_app(lambda: grant(email, by=f"cli:{os.environ.get('USER', 'operator')}"))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{email.strip().lower()} may now sign up")

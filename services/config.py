@@ -37,6 +37,7 @@ class Config:
     db_pool_max: int = 10
     socketio_channel: str = "townhall-socketio"
     proxy_hops: int = 0
+    signup_email_suffixes: tuple[str, ...] = ("police.uk", "pcc.police.uk")
     extra: dict = field(default_factory=dict)
 
     @property
@@ -116,6 +117,7 @@ def load_config(environ: dict | None = None) -> Config:
         db_pool_max=pool_max,
         socketio_channel=env.get("SOCKETIO_CHANNEL", "townhall-socketio"),
         proxy_hops=proxy_hops,
+        signup_email_suffixes=_suffixes(env.get("SIGNUP_EMAIL_SUFFIXES", "police.uk,pcc.police.uk")),
     )
 
 
@@ -127,3 +129,10 @@ def _whole_number(env, name: str, default: int) -> int:
     if value < 0:
         raise ConfigError(f"{name} must not be negative")
     return value
+
+
+def _suffixes(value: str) -> tuple[str, ...]:
+    suffixes = tuple(s.strip().lower().lstrip(".@") for s in value.split(",") if s.strip())
+    if not suffixes:
+        raise ConfigError("SIGNUP_EMAIL_SUFFIXES must list at least one domain suffix, e.g. police.uk,pcc.police.uk")
+    return suffixes

@@ -68,3 +68,9 @@ class LimitReached(DomainError):
 class Unavailable(DomainError):
     status = 503
     code = "unavailable"
+
+
+class Gone(DomainError):
+    """A link that has expired or was already used."""
+    status = 410
+    code = "gone"

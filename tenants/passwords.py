@@ -29,3 +29,12 @@ def password_problem(password: str) -> str | None:
     if len(password) > MAX_LENGTH:
         return f"Use at most {MAX_LENGTH} characters."
     return None
+
+
+def check_password(password: str, field: str = "password") -> None:
+    """Raise ValidationFailed on the form field when the password breaks the rules."""
+    from tenants.errors import ValidationFailed
+
+    problem = password_problem(password or "")
+    if problem:
+        raise ValidationFailed(problem, field=field, details={"fields": {field: [problem]}})

@@ -14,6 +14,7 @@ from tenants.auth import create_staff
 from tenants.db import tenant_scope
 from tenants.migrate import migrate
 from tenants.provisioning import create_tenant
+from tests.support.smtp_sink import start_sink
 from tests.support.stack import start_test_stack
 
 PASSWORD = "correct-horse-battery"
@@ -28,10 +29,18 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def env(stack) -> dict:
+def smtp_sink():
+    sink, controller = start_sink()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def env(stack, smtp_sink) -> dict:
     return {**os.environ, "TOWNHALL_ENV": "test", "DATABASE_URL": stack.owner_url, "REDIS_URL": stack.redis_url,
             "SECRET_KEY": "test-secret-key-for-townhall-tests-0123456789", "LOG_FORMAT": "text",
-            "LOG_LEVEL": "WARNING", "SOCKETIO_CHANNEL": f"townhall-test-{uuid.uuid4().hex[:8]}"}
+            "LOG_LEVEL": "WARNING", "SOCKETIO_CHANNEL": f"townhall-test-{uuid.uuid4().hex[:8]}",
+            "SMTP_URL": smtp_sink.url}
 
 
 @pytest.fixture(scope="session")

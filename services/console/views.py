@@ -7,24 +7,32 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from services.console.auth import COOKIE, cookie_path, current_staff, staff_required
+from services.console.auth import (clear_session_cookie, current_staff, safe_next, session_token,
+                                   set_session_cookie, staff_required)
 from services.console.schemas import SignInSchema
+from services.forms import attempt
 from services.live import commands
 from services.live.queries import public_snapshot, staff_queue
 from services.live.reasons import REJECTION_REASONS
 from services.live.tokens import LiveIdentity, make_token
 from services.request_info import client_ip
 from services.rooms import actions as room_actions
-from services.rooms.queries import get_room, list_rooms, room_staff
+from services.rooms.queries import get_room, handed_to, list_rooms, panelist_rooms, room_staff
 from services.rooms.schemas import RoomSchema, london
 from services.tenant_routes import tenant_blueprint
 from services.validation import load
 from tenants import auth
 from tenants.db import tenant_scope
-from tenants.errors import DomainError, ValidationFailed
-from tenants.roles import can
+from tenants.errors import DomainError
+from tenants.roles import can, require, require_room
 
 bp = tenant_blueprint("console", __name__, "/console")
+
+
+@bp.before_request
+def forget_previous_staff():
+    """`g` outlives a request when an app context was already pushed (tests, CLI): look again."""
+    g.pop("staff", None)
 
 
 @bp.app_template_global()
@@ -37,40 +45,43 @@ def staff_can(permission: str) -> bool:
 def sign_in():
     errors: dict[str, str] = {}
     if request.method == "POST":
-        try:
+        def check():
             data = load(SignInSchema, request.form)
             with tenant_scope(g.tenant.id) as tx:
                 outcome = auth.sign_in(tx, email=data["email"], password=data["password"], ip=client_ip())
             if outcome.error:
                 raise outcome.error
-        except DomainError as exc:
-            errors[exc.field or "form"] = exc.message
-        else:
-            target = request.args.get("next", "")
-            response = redirect(target if target.startswith("/") and not target.startswith("//")
-                                else url_for(".dashboard"))
-            response.set_cookie(COOKIE, outcome.token, httponly=True, samesite="Lax", path=cookie_path(),
-                                secure=request.is_secure, max_age=int(auth.SESSION_LIFETIME.total_seconds()))
-            return response
+            return outcome
+        outcome, errors = attempt(check)
+        if not errors:
+            return set_session_cookie(redirect(after_first_factor(outcome.stage)), outcome.token)
     return render_template("console/sign_in.html", errors=errors, form=request.form), (400 if errors else 200)
+
+
+def after_first_factor(stage: str) -> str:
+    """Where a password (or single sign-on) takes you: the code step, TOTP set-up, or onwards."""
+    target = safe_next(url_for(".dashboard"))
+    if stage == "mfa":
+        return url_for(".sign_in_code", next=target)
+    if stage == "setup":
+        return url_for(".totp_setup", next=target)
+    return target
 
 
 @bp.post("/sign-out")
 def sign_out():
-    token = request.cookies.get(COOKIE)
+    token = session_token()
     if token:
         with tenant_scope(g.tenant.id) as tx:
             auth.sign_out(tx, token)
-    response = redirect(url_for(".sign_in"))
-    response.delete_cookie(COOKIE, path=cookie_path())
-    return response
+    return clear_session_cookie(redirect(url_for(".sign_in")))
 
 
 @bp.get("/")
 @staff_required
 def dashboard():
     with tenant_scope(g.tenant.id) as tx:
-        rooms = list_rooms(tx)
+        rooms = list_rooms(tx) if current_staff().role != "panelist" else panelist_rooms(tx, current_staff().id)
     groups = {state: [r for r in rooms if r["state"] == state]
               for state in ("live", "scheduled", "draft", "closed", "archived")}
     return render_template("console/dashboard.html", groups=groups, london=london)
@@ -95,21 +106,14 @@ def _room_form(room_id):
         with tenant_scope(g.tenant.id) as tx:
             room = get_room(tx, room_id)
     if request.method == "POST":
-        try:
+        def save():
             data = load(RoomSchema, request.form.to_dict() | {"tags": request.form.get("tags", "")})
             with tenant_scope(g.tenant.id) as tx:
                 if room:
-                    saved = room_actions.update_room(tx, current_staff(), room["id"], data)
-                else:
-                    saved = room_actions.create_room(tx, current_staff(), data)
-        except ValidationFailed as exc:
-            errors = {f: (m[0] if isinstance(m, list) else str(m)) for f, m in exc.details.get("fields", {}).items()} \
-                or {exc.field or "form": exc.message}
-        except DomainError as exc:
-            if exc.status == 404:
-                raise
-            errors[exc.field or "form"] = exc.message
-        else:
+                    return room_actions.update_room(tx, current_staff(), room["id"], data)
+                return room_actions.create_room(tx, current_staff(), data)
+        saved, errors = attempt(save)
+        if not errors:
             flash("Chat saved.", "success")
             return redirect(url_for(".moderate", room_id=saved["id"]))
     return render_template("console/room_form.html", room=room, errors=errors, form=request.form,
@@ -126,13 +130,19 @@ def delete_room(room_id):
 
 
 def _live_page(template: str, room_id):
+    staff = current_staff()
     with tenant_scope(g.tenant.id) as tx:
         room = get_room(tx, room_id)
+        require_room(tx, staff, room["id"])
+        if staff.role == "panelist":
+            return render_template("console/panelist.html", room=room, questions=handed_to(tx, room["id"], staff.id))
         snapshot = public_snapshot(tx, room["id"])
         queue = staff_queue(tx, room["id"])
         people = room_staff(tx, room["id"])
-        colleagues = tx.all("select id, display_name, role from staff_users where status = 'active' order by display_name")
-    token = make_token(LiveIdentity(g.tenant.id, room["id"], "staff", current_staff().id))
+        colleagues = tx.all("select u.id, u.display_name, u.role from staff_users u where u.status = 'active'"
+                            " and (u.role <> 'panelist' or exists (select 1 from room_staff rs where rs.staff_id = u.id"
+                            " and rs.room_id = %s)) order by u.display_name", [room["id"]])
+    token = make_token(LiveIdentity(g.tenant.id, room["id"], "staff", staff.id))
     return render_template(template, room=room, snapshot=snapshot, queue=queue, people=people,
                            colleagues=colleagues, reasons=REJECTION_REASONS, live_token=token, london=london)
 
@@ -140,6 +150,7 @@ def _live_page(template: str, room_id):
 @bp.get("/rooms/<room_id>/moderate")
 @staff_required
 def moderate(room_id):
+    require(current_staff().role, "question.moderate")
     return _live_page("console/moderate.html", room_id)
 
 
@@ -159,6 +170,7 @@ def command(room_id, name):
         data = commands.validate(cmd, request.form.to_dict() | _lists(name))
         with tenant_scope(g.tenant.id) as tx:
             room = get_room(tx, room_id)
+            require_room(tx, current_staff(), room["id"])
             commands.execute(cmd, tx, current_staff(), room, data)
     except DomainError as exc:
         if exc.status == 404:
@@ -166,8 +178,14 @@ def command(room_id, name):
         flash(exc.message, "error")
     else:
         flash("Done.", "success")
+    if current_staff().role == "panelist":
+        back = "host"
     return redirect(url_for(f".{back}", room_id=room_id))
 
 
 def _lists(name: str) -> dict:
     return {"options": request.form.get("options", "")} if name == "poll_open" else {}
+
+
+# The other console pages register their routes on `bp` (imported for that side effect).
+from services.console import account, staff_pages  # noqa: E402,F401

@@ -20,10 +20,10 @@ from services.live.queries import poll_counts
 from services.rooms.lifecycle import ASKING_STATES
 from services.rooms.queries import get_room
 from tenants import audit
-from tenants.auth import Staff
+from tenants.auth import Staff, staff_by_id
 from tenants.db import Tx
 from tenants.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
-from tenants.roles import require
+from tenants.roles import on_room, require, require_room
 
 QUESTIONS_PER_MINUTE = 5
 VOTE_BURST_THRESHOLD = 5
@@ -194,13 +194,13 @@ def reply_privately(tx: Tx, staff: Staff, question_id, body: str) -> None:
 def assign_question(tx: Tx, staff: Staff, question_id, assignee_id) -> dict:
     require(staff.role, "question.moderate")
     question = _question(tx, question_id, for_update=True)
-    assignee = tx.one("select id, display_name from staff_users where id = %s and status = 'active'", [assignee_id])
-    if assignee is None:
+    assignee = staff_by_id(tx, assignee_id)
+    if assignee is None or not on_room(tx, assignee, question["room_id"]):
         raise NotFound("We could not find that staff member.", field="assignee_id")
-    updated = tx.one("update questions set assigned_to = %s where id = %s returning *", [assignee["id"], question["id"]])
+    updated = tx.one("update questions set assigned_to = %s where id = %s returning *", [assignee.id, question["id"]])
     append_staff_event(tx, question["room_id"], "question.assigned",
-                       {"id": str(question["id"]), "assigned_to": str(assignee["id"]), "name": assignee["display_name"]})
-    audit.record_staff(tx, staff, "question.assigned", "question", question["id"], {"to": str(assignee["id"])})
+                       {"id": str(question["id"]), "assigned_to": str(assignee.id), "name": assignee.display_name})
+    audit.record_staff(tx, staff, "question.assigned", "question", question["id"], {"to": str(assignee.id)})
     return updated
 
 
@@ -209,6 +209,10 @@ def assign_question(tx: Tx, staff: Staff, question_id, assignee_id) -> dict:
 def answer_question(tx: Tx, staff: Staff, question_id, body: str) -> dict:
     require(staff.role, "question.answer")
     question = _question(tx, question_id, for_update=True)
+    if staff.role == "panelist":
+        require_room(tx, staff, question["room_id"])
+        if question["assigned_to"] != staff.id:
+            raise Forbidden("Panelists answer only the questions handed to them.")
     if question["status"] != "published":
         raise Conflict("Only a published question can be answered: approve it first.")
     answer = tx.one("insert into answers (tenant_id, room_id, question_id, staff_id, body)"

@@ -85,8 +85,7 @@ def on_connect(auth):
 
 def _check_identity(tx, identity: LiveIdentity, room: dict) -> None:
     if identity.kind == "staff":
-        if staff_by_id(tx, identity.subject_id) is None:
-            raise Forbidden("You are no longer signed in as staff.")
+        _live_staff(tx, identity.subject_id)
         return
     if room["state"] not in PUBLIC_STATES:
         raise NotFound("We could not find that chat.")
@@ -94,6 +93,15 @@ def _check_identity(tx, identity: LiveIdentity, room: dict) -> None:
         row = tx.one("select room_id from participants where id = %s", [identity.subject_id])
         if row is None or row["room_id"] != room["id"]:
             raise Forbidden("Join the chat again to take part.")
+
+
+def _live_staff(tx, staff_id):
+    """Re-checked on connect and on every event: removed staff are refused at once. Panelists never
+    use the staff stream (it carries every pending question); their page is server-rendered."""
+    staff = staff_by_id(tx, staff_id)
+    if staff is None or staff.role == "panelist":
+        raise Forbidden("You are no longer signed in as staff.")
+    return staff
 
 
 def _replay(tx, identity: LiveIdentity, auth: dict) -> list[tuple[str, object]]:
@@ -160,10 +168,7 @@ def _dispatch(name: str, payload, table: dict, kind: str):
 
 def _actor(tx, conn: Connection):
     if conn.identity.kind == "staff":
-        staff = staff_by_id(tx, conn.identity.subject_id)
-        if staff is None:
-            raise Forbidden("You are no longer signed in as staff.")
-        return replace(staff, ip=conn.ip)
+        return replace(_live_staff(tx, conn.identity.subject_id), ip=conn.ip)
     participant = tx.one("select * from participants where id = %s", [conn.identity.subject_id])
     if participant is None:
         raise Forbidden("Join the chat again to take part.")

@@ -44,3 +44,22 @@ def room_staff(tx: Tx, room_id: UUID) -> list[dict]:
     return tx.all("select rs.role, u.id, u.display_name, u.title from room_staff rs"
                   " join staff_users u on u.id = rs.staff_id where rs.room_id = %s order by rs.role, u.display_name",
                   [room_id])
+
+
+def panelist_rooms(tx: Tx, staff_id: UUID) -> list[dict]:
+    """The only chats a panelist sees: those they are invited to."""
+    return tx.all("select r.* from rooms r join room_staff rs on rs.room_id = r.id and rs.role = 'panelist'"
+                  " where rs.staff_id = %s order by r.starts_at desc", [staff_id])
+
+
+def handed_to(tx: Tx, room_id: UUID, staff_id: UUID) -> list[dict]:
+    """Questions in this chat handed to one person, with the answers given so far."""
+    questions = tx.all("select q.id, q.body, q.status, p.display_name from questions q"
+                       " join participants p on p.id = q.participant_id"
+                       " where q.room_id = %s and q.assigned_to = %s and q.status in ('pending', 'published')"
+                       " order by q.created_at", [room_id, staff_id])
+    answers = tx.all("select a.question_id, a.body, u.display_name from answers a join staff_users u on u.id = a.staff_id"
+                     " where a.question_id = any(%s) order by a.created_at", [[q["id"] for q in questions]])
+    for q in questions:
+        q["answers"] = [a for a in answers if a["question_id"] == q["id"]]
+    return questions

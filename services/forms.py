@@ -1,0 +1,25 @@
+"""HTML form handling shared by the console and sign-up pages: run an action, turn a domain
+error into messages keyed by form field (shown next to the field and in the error summary)."""
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from tenants.errors import DomainError, ValidationFailed
+
+T = TypeVar("T")
+
+
+def field_errors(exc: DomainError) -> dict[str, str]:
+    fields = exc.details.get("fields", {}) if isinstance(exc, ValidationFailed) else {}
+    errors = {f: (m[0] if isinstance(m, list) and m else str(m)) for f, m in fields.items()}
+    return errors or {exc.field or "form": exc.message}
+
+
+def attempt(action: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
+    """(result, {}) or (None, errors). Not-found stays an error page: no form can fix it."""
+    try:
+        return action(), {}
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return None, field_errors(exc)
