@@ -33,6 +33,8 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
     security.init_app(app)
     formatting.init_app(app)
     _register_slices(app)
+    from workers.celery_app import init_app as init_celery
+    init_celery(app)
     app.wsgi_app = TenantHostMiddleware(app.wsgi_app, config.base_domain,
                                         lambda host: slug_for_domain(db.pool, host))
     if process == "live":
@@ -45,6 +47,8 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
 
 def _register_slices(app: Flask) -> None:
     from services.console.views import bp as console_bp
+    from services.media.views import bp as media_console_bp
+    from services.transcripts.views import bp as transcripts_console_bp
     from services.residents.views import bp as residents_bp
     from services.vendor import bp as vendor_bp
 
@@ -52,3 +56,8 @@ def _register_slices(app: Flask) -> None:
     app.register_blueprint(vendor_bp)
     app.register_blueprint(residents_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(media_console_bp)
+    app.register_blueprint(transcripts_console_bp)
+    if app.config["TOWNHALL"].env == "development":
+        from services.devmail import bp as devmail_bp
+        app.register_blueprint(devmail_bp)

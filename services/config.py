@@ -36,6 +36,14 @@ class Config:
     data_dir: str = ".townhall-data"
     db_pool_max: int = 10
     socketio_channel: str = "townhall-socketio"
+    public_url: str = ""
+    smtp_starttls: str = "auto"
+    smtp_timeout: float = 10.0
+    smtp_tls_verify: bool = True
+    mail_sink_dir: str = ""
+    media_dir: str = ""
+    media_max_bytes: int = 100 * 1024 * 1024
+    celery_visibility_timeout: int = 3600
     extra: dict = field(default_factory=dict)
 
     @property
@@ -73,6 +81,24 @@ def _check_redis_url(url: str) -> None:
         raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
 
 
+def _check_smtp(env: dict) -> None:
+    url = env.get("SMTP_URL", "")
+    if url and urlsplit(url).scheme not in ("smtp", "smtps"):
+        raise ConfigError("SMTP_URL must start with smtp:// (STARTTLS per SMTP_STARTTLS) or smtps:// (TLS)")
+    if env.get("SMTP_STARTTLS", "auto") not in ("auto", "true", "false"):
+        raise ConfigError("SMTP_STARTTLS must be auto, true or false")
+
+
+def _whole(env: dict, name: str, default: int) -> int:
+    try:
+        value = int(env.get(name, default))
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be above zero")
+    return value
+
+
 def load_config(environ: dict | None = None) -> Config:
     env = os.environ if environ is None else environ
     name = env.get("TOWNHALL_ENV", "development")
@@ -95,6 +121,8 @@ def load_config(environ: dict | None = None) -> Config:
         pool_max = int(env.get("DB_POOL_MAX", "10"))
     except ValueError:
         raise ConfigError("DB_POOL_MAX must be a whole number") from None
+    _check_smtp(env)
+    data_dir = env.get("TOWNHALL_DATA_DIR", ".townhall-data")
     return Config(
         env=name,
         secret_key=secret or DEV_SECRET,
@@ -107,7 +135,15 @@ def load_config(environ: dict | None = None) -> Config:
         mail_from=env.get("MAIL_FROM", "Townhall <no-reply@townhall.local>"),
         log_format=env.get("LOG_FORMAT", "text" if name == "development" else "json"),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
-        data_dir=env.get("TOWNHALL_DATA_DIR", ".townhall-data"),
+        data_dir=data_dir,
         db_pool_max=pool_max,
         socketio_channel=env.get("SOCKETIO_CHANNEL", "townhall-socketio"),
+        public_url=env.get("PUBLIC_URL", "").rstrip("/"),
+        smtp_starttls=env.get("SMTP_STARTTLS", "auto"),
+        smtp_timeout=float(_whole(env, "SMTP_TIMEOUT", 10)),
+        smtp_tls_verify=env.get("SMTP_TLS_VERIFY", "true").lower() not in ("0", "false", "no"),
+        mail_sink_dir=env.get("MAIL_SINK_DIR", os.path.join(data_dir, "mail")),
+        media_dir=env.get("MEDIA_DIR", os.path.join(data_dir, "media")),
+        media_max_bytes=_whole(env, "MEDIA_MAX_MB", 100) * 1024 * 1024,
+        celery_visibility_timeout=_whole(env, "CELERY_VISIBILITY_TIMEOUT", 3600),
     )
