@@ -37,6 +37,8 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
     if config.proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops,
                                 x_host=config.proxy_hops)
+    from workers.celery_app import init_app as init_celery
+    init_celery(app)
     app.wsgi_app = TenantHostMiddleware(app.wsgi_app, config.base_domain,
                                         lambda host: slug_for_domain(pool, host))
     if process == "live":
@@ -49,6 +51,8 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
 
 def _register_slices(app: Flask) -> None:
     from services.console.views import bp as console_bp
+    from services.media.views import bp as media_console_bp
+    from services.transcripts.views import bp as transcripts_console_bp
     from services.residents.views import bp as residents_bp
     from services.signup.views import bp as signup_bp
     from services.vendor import bp as vendor_bp
@@ -58,3 +62,8 @@ def _register_slices(app: Flask) -> None:
     app.register_blueprint(residents_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(signup_bp)
+    app.register_blueprint(media_console_bp)
+    app.register_blueprint(transcripts_console_bp)
+    if app.config["TOWNHALL"].env == "development":
+        from services.devmail import bp as devmail_bp
+        app.register_blueprint(devmail_bp)

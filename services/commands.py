@@ -74,6 +74,30 @@ def beat() -> None:
                       os.path.join(load_config().data_dir, "celerybeat-schedule")])
 
 
+@cli.command("mail-sink")
+@click.option("--port", type=int, default=None, help="Default: the port of SMTP_URL (8025).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--dir", "folder", default=None, help="Default: MAIL_SINK_DIR (.townhall-data/mail).")
+def mail_sink(port: int | None, host: str, folder: str | None) -> None:
+    """A local SMTP server that keeps every message as a file (development and tests)."""
+    import signal
+    import threading
+    from urllib.parse import urlsplit
+
+    from workers.mail_sink import start_sink
+
+    config = load_config()
+    port = port or urlsplit(config.smtp_url).port or 8025
+    folder = folder or config.mail_sink_dir
+    controller = start_sink(folder, host, port)
+    click.echo(f"mail sink on smtp://{host}:{port}/ keeping messages in {folder}", err=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    controller.stop()
+
+
 @cli.command()
 def migrate() -> None:
     """Apply database migrations as the owner role (DATABASE_URL)."""

@@ -38,6 +38,14 @@ class Config:
     socketio_channel: str = "townhall-socketio"
     proxy_hops: int = 0
     signup_email_suffixes: tuple[str, ...] = ("police.uk", "pcc.police.uk")
+    public_url: str = ""
+    smtp_starttls: str = "auto"
+    smtp_timeout: float = 10.0
+    smtp_tls_verify: bool = True
+    mail_sink_dir: str = ""
+    media_dir: str = ""
+    media_max_bytes: int = 100 * 1024 * 1024
+    celery_visibility_timeout: int = 3600
     extra: dict = field(default_factory=dict)
 
     @property
@@ -81,6 +89,14 @@ def _check_redis_url(url: str) -> None:
         raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
 
 
+def _check_smtp(env: dict) -> None:
+    url = env.get("SMTP_URL", "")
+    if url and urlsplit(url).scheme not in ("smtp", "smtps"):
+        raise ConfigError("SMTP_URL must start with smtp:// (STARTTLS per SMTP_STARTTLS) or smtps:// (TLS)")
+    if env.get("SMTP_STARTTLS", "auto") not in ("auto", "true", "false"):
+        raise ConfigError("SMTP_STARTTLS must be auto, true or false")
+
+
 def load_config(environ: dict | None = None) -> Config:
     env = os.environ if environ is None else environ
     name = env.get("TOWNHALL_ENV", "development")
@@ -99,8 +115,10 @@ def load_config(environ: dict | None = None) -> Config:
     _check_redis_url(redis_url)
     if name == "production" and not (app_database_url and redis_url):
         raise ConfigError("APP_DATABASE_URL (or DATABASE_URL) and REDIS_URL must be set in production")
-    pool_max = _whole_number(env, "DB_POOL_MAX", 10)
+    pool_max = _whole_number(env, "DB_POOL_MAX", 10, minimum=1)
     proxy_hops = _whole_number(env, "PROXY_HOPS", 0)
+    _check_smtp(env)
+    data_dir = env.get("TOWNHALL_DATA_DIR", ".townhall-data")
     return Config(
         env=name,
         secret_key=secret or DEV_SECRET,
@@ -113,21 +131,29 @@ def load_config(environ: dict | None = None) -> Config:
         mail_from=env.get("MAIL_FROM", "Townhall <no-reply@townhall.local>"),
         log_format=env.get("LOG_FORMAT", "text" if name == "development" else "json"),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
-        data_dir=env.get("TOWNHALL_DATA_DIR", ".townhall-data"),
+        data_dir=data_dir,
         db_pool_max=pool_max,
         socketio_channel=env.get("SOCKETIO_CHANNEL", "townhall-socketio"),
         proxy_hops=proxy_hops,
         signup_email_suffixes=_suffixes(env.get("SIGNUP_EMAIL_SUFFIXES", "police.uk,pcc.police.uk")),
+        public_url=env.get("PUBLIC_URL", "").rstrip("/"),
+        smtp_starttls=env.get("SMTP_STARTTLS", "auto"),
+        smtp_timeout=float(_whole_number(env, "SMTP_TIMEOUT", 10, minimum=1)),
+        smtp_tls_verify=env.get("SMTP_TLS_VERIFY", "true").lower() not in ("0", "false", "no"),
+        mail_sink_dir=env.get("MAIL_SINK_DIR", os.path.join(data_dir, "mail")),
+        media_dir=env.get("MEDIA_DIR", os.path.join(data_dir, "media")),
+        media_max_bytes=_whole_number(env, "MEDIA_MAX_MB", 100, minimum=1) * 1024 * 1024,
+        celery_visibility_timeout=_whole_number(env, "CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
     )
 
 
-def _whole_number(env, name: str, default: int) -> int:
+def _whole_number(env, name: str, default: int, minimum: int = 0) -> int:
     try:
         value = int(env.get(name, str(default)))
     except ValueError:
         raise ConfigError(f"{name} must be a whole number") from None
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative")
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
     return value
 
 

@@ -12,7 +12,7 @@ import time
 from services.config import load_config
 from services.startup import check_services
 
-COLOURS = {"web": "\033[36m", "live": "\033[35m", "worker": "\033[33m", "beat": "\033[32m"}
+COLOURS = {"web": "\033[36m", "live": "\033[35m", "worker": "\033[33m", "beat": "\033[32m", "mail": "\033[34m"}
 RESET = "\033[0m"
 
 
@@ -75,8 +75,10 @@ def run_dev_stack(*, web_port: int, live_port: int, seed: bool) -> int:
         procs["live"] = _spawn("live", ["live", "--port", str(live_port)], env)
         procs["worker"] = _spawn("worker", ["worker", "--concurrency", "1"], env)
         procs["beat"] = _spawn("beat", ["beat"], env)
+        if "SMTP_URL" not in os.environ:  # the default SMTP_URL points at the local sink
+            procs["mail"] = _spawn("mail", ["mail-sink"], env)
         print(f"townhall: web on http://localhost:{web_port}/  live on http://localhost:{live_port}/  "
-              "(Ctrl-C stops everything)", flush=True)
+              "mail at /dev/mail (Ctrl-C stops everything)", flush=True)
         while not stopping.wait(0.5):
             dead = [n for n, p in procs.items() if p.poll() is not None]
             if dead:

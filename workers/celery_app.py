@@ -5,12 +5,25 @@ queue if their worker dies, so a killed worker's task completes on another.
 """
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timezone
+
 from celery import Celery, Task
+from celery.schedules import crontab
 from kombu import Queue
 
 from services.config import load_config
 
 QUEUES = ("default", "mail", "media")
+TASK_MODULES = ["workers.mail", "workers.reminders", "workers.transcripts", "workers.captions.tasks",
+                "workers.retention"]
+# Beat only finds due work; the state lives in PostgreSQL.
+BEAT_SCHEDULE = {
+    "reminders-due": {"task": "townhall.reminders.dispatch_due", "schedule": 60.0},
+    "mail-sweep": {"task": "townhall.mail.sweep", "schedule": 60.0},
+    "transcripts-sweep": {"task": "townhall.transcripts.sweep", "schedule": 300.0},
+    "retention-daily": {"task": "townhall.retention.purge", "schedule": crontab(hour=3, minute=30)},
+}
 
 
 class FlaskTask(Task):
@@ -27,10 +40,19 @@ class FlaskTask(Task):
             return self.run(*args, **kwargs)
 
 
+def _transport_options(visibility_timeout: int) -> dict:
+    # A short visibility timeout (tests) needs frequent sweeps for unacknowledged messages,
+    # so a killed worker's task is redelivered promptly; production keeps kombu's defaults.
+    options = {"visibility_timeout": visibility_timeout}
+    if visibility_timeout < 60:
+        options.update(unacked_restore_interval=1, unacked_restore_throttle=1)
+    return options
+
+
 def make_celery() -> Celery:
     config = load_config()
     app = Celery("townhall", task_cls=FlaskTask, broker=config.redis_url or None,
-                 include=[])
+                 include=TASK_MODULES)
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="default",
@@ -38,13 +60,39 @@ def make_celery() -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options=_transport_options(config.celery_visibility_timeout),
         broker_connection_retry_on_startup=True,
         timezone="UTC",
-        beat_schedule={},
+        beat_schedule=BEAT_SCHEDULE,
+        task_routes={"townhall.mail.*": {"queue": "mail"}, "townhall.captions.*": {"queue": "media"}},
         worker_hijack_root_logger=False,
     )
     return app
 
 
 celery_app = make_celery()
+
+
+def init_app(flask_app) -> None:
+    """Enqueue to the Flask app's Redis (tests build their config without touching os.environ)."""
+    redis_url = flask_app.config["TOWNHALL"].redis_url
+    if redis_url and celery_app.conf.broker_url != redis_url:
+        celery_app.conf.broker_url = redis_url
+
+
+
+def enqueue(task, *args, queue: str | None = None, countdown: int | None = None) -> bool:
+    """Send a task after commit. If Redis is unreachable the work is still in PostgreSQL, where a
+    beat sweep finds it, so a failure here is logged, not raised into the caller's request."""
+    try:
+        task.apply_async(args, queue=queue, countdown=countdown)
+        return True
+    except Exception as exc:
+        logging.getLogger(__name__).warning("could not enqueue %s (%s); a sweep will find the work",
+                                            task.name, exc.__class__.__name__)
+        return False
+
+
+def moment(now: str | None) -> datetime:
+    """A task's notion of now: given by the caller (tests, replays) or the clock."""
+    return datetime.fromisoformat(now) if now else datetime.now(timezone.utc)

@@ -52,3 +52,14 @@ def screen(text: str) -> list[str]:
 
 PERSONAL_DATA_FLAGS = frozenset({"phone", "email", "address", "vehicle", "crime_ref"})
 HOLD_FLAGS = PERSONAL_DATA_FLAGS | {"profanity", "emergency", "report_crime"}
+
+
+REDACTIONS = {"email": "[email address removed]", "phone": "[phone number removed]"}
+
+
+def redact_contact_details(text: str) -> str:
+    """A last safety net for published records (transcripts): email addresses and phone numbers
+    that a moderator let through are replaced by a marker."""
+    for name, marker in REDACTIONS.items():
+        text = _PATTERNS[name].sub(marker, text)
+    return text

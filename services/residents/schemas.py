@@ -6,3 +6,12 @@ class JoinSchema(Schema):
         unknown = EXCLUDE
 
     display_name = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class RegisterSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    email = fields.Email(required=True, validate=validate.Length(max=254),
+                         error_messages={"invalid": "Enter an email address like name@example.com.",
+                                         "required": "Enter your email address."})

@@ -1,21 +1,28 @@
 """Resident pages: the tenant's chat list and the room page (readable without JavaScript)."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from pathlib import Path
+
+from flask import current_app, flash, g, redirect, render_template, request, send_file, session, url_for
+from markupsafe import Markup
 
 from services.live import actions as live_actions
 from services.live.queries import moderation_counts, participant_state, public_snapshot
 from services.live.schemas import AskSchema
 from services.live.tokens import LiveIdentity, make_token
 from services.request_info import client_ip
-from services.residents import actions
-from services.residents.schemas import JoinSchema
+from services import ratelimit
+from services.extensions import csrf
+from services.residents import actions, registrations
+from services.residents.schemas import JoinSchema, RegisterSchema
+from services.media.queries import get_media, public_media
 from services.rooms.lifecycle import ASKING_STATES
+from services.transcripts.queries import get_transcript, transcript_exists
 from services.rooms.queries import get_public_room, list_public_rooms
 from services.tenant_routes import tenant_blueprint
 from services.validation import load
 from tenants.db import tenant_scope
-from tenants.errors import DomainError
+from tenants.errors import DomainError, NotFound
 
 bp = tenant_blueprint("residents", __name__)
 
@@ -50,10 +57,15 @@ def room(room_id):
         counts = moderation_counts(tx, room["id"])
         participant = actions.participant_in_room(tx, _participant_id(room["id"]), room["id"])
         mine = participant_state(tx, participant["id"]) if participant else None
+        media = public_media(tx, room["id"])
+        has_transcript = transcript_exists(tx, room["id"])
     identity = LiveIdentity(g.tenant.id, room["id"], "resident" if participant else "viewer",
                             participant["id"] if participant else None)
     return render_template("residents/room.html", room=room, snapshot=snapshot, participant=participant,
-                           mine=mine, counts=counts, live_token=make_token(identity), can_ask=room["state"] in ASKING_STATES)
+                           mine=mine, counts=counts, live_token=make_token(identity),
+                           can_ask=room["state"] in ASKING_STATES,
+                           can_register=room["state"] in registrations.REGISTERING_STATES,
+                           media=media, has_transcript=has_transcript)
 
 
 @bp.post("/rooms/<room_id>/join")
@@ -90,3 +102,109 @@ def ask(room_id):
         return redirect(url_for(".room", room_id=room_id, _anchor="ask"))
     flash("Thank you. Your question is waiting for a moderator.", "success")
     return redirect(url_for(".room", room_id=room_id, _anchor="my-questions"))
+
+
+# --- registrations for reminders ---------------------------------------------------------
+
+REGISTERED = ("Thank you. If this address is not registered yet, we have sent it an email: "
+              "open the link in it to confirm your reminders.")
+
+
+@bp.post("/rooms/<room_id>/register")
+def register(room_id):
+    try:
+        data = load(RegisterSchema, request.form)
+        ratelimit.hit(f"register:{g.tenant.id}:{client_ip()}", limit=10, window_seconds=3600,
+                      message="Too many registrations from your connection. Please try again later.")
+        with tenant_scope(g.tenant.id) as tx:
+            registrations.register(tx, room_id, data["email"])
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for(".room", room_id=room_id, _anchor="register"))
+    flash(REGISTERED, "success")
+    return redirect(url_for(".room", room_id=room_id, _anchor="register"))
+
+
+@bp.route("/registrations/confirm/<token>", methods=["GET", "POST"])
+def confirm_registration(token):
+    """GET shows a button (mail scanners follow links); POST confirms."""
+    with tenant_scope(g.tenant.id) as tx:
+        if request.method == "POST":
+            registrations.confirm(tx, token)
+        registration = registrations.lookup(tx, token, "confirm")
+    return render_template("residents/registration.html", registration=registration, token=token,
+                           done=registration["status"] == "confirmed", action="confirm")
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(token):
+    """RFC 8058 one-click: a POST to this URL (the List-Unsubscribe header) unsubscribes; the
+    token in the URL is the authority, so no CSRF token is needed. GET shows a button."""
+    with tenant_scope(g.tenant.id) as tx:
+        if request.method == "POST":
+            registrations.unsubscribe(tx, token)
+        registration = registrations.lookup(tx, token, "unsubscribe")
+    return render_template("residents/registration.html", registration=registration, token=token,
+                           done=registration["status"] == "unsubscribed", action="unsubscribe")
+
+
+# --- transcripts and media ---------------------------------------------------------------
+
+def _public_transcript(room_id) -> tuple[dict, dict]:
+    if g.tenant.is_suspended:
+        raise NotFound("We could not find that transcript.")
+    with tenant_scope(g.tenant.id) as tx:
+        room = get_public_room(tx, room_id)
+        transcript = get_transcript(tx, room["id"])
+    if transcript is None:
+        raise NotFound("The transcript of this chat is not ready yet. It appears here shortly after the chat closes.")
+    return room, transcript
+
+
+@bp.get("/rooms/<room_id>/transcript")
+def transcript(room_id):
+    room, stored = _public_transcript(room_id)
+    # the fragment was rendered (and escaped) by our own template when the transcript was built
+    return render_template("residents/transcript.html", room=room, body=Markup(stored["html"]))
+
+
+@bp.get("/rooms/<room_id>/transcript.<fmt>")
+def transcript_file(room_id, fmt):
+    if fmt not in ("txt", "pdf"):
+        raise NotFound("We could not find that transcript.")
+    room, stored = _public_transcript(room_id)
+    name = f"transcript-{room['id']}.{fmt}"
+    if fmt == "pdf":
+        return bytes(stored["pdf"]), 200, {"Content-Type": "application/pdf",
+                                           "Content-Disposition": f'inline; filename="{name}"'}
+    return stored["text"], 200, {"Content-Type": "text/plain; charset=utf-8",
+                                 "Content-Disposition": f'inline; filename="{name}"'}
+
+
+def _public_media_row(media_id) -> dict:
+    with tenant_scope(g.tenant.id) as tx:
+        media = get_media(tx, media_id)
+        get_public_room(tx, media["room_id"])  # a draft room's media is not public
+    if media["status"] != "ready":
+        raise NotFound("We could not find that recording.")
+    return media
+
+
+@bp.get("/media/<media_id>")
+def media_file(media_id):
+    media = _public_media_row(media_id)
+    path = Path(current_app.config["TOWNHALL"].media_dir) / media["storage_path"]
+    if not path.is_file():
+        raise NotFound("We could not find that recording.")
+    return send_file(path, mimetype=media["content_type"], conditional=True, max_age=3600)
+
+
+@bp.get("/media/<media_id>/captions.vtt")
+def media_captions(media_id):
+    media = _public_media_row(media_id)
+    if not media["captions_vtt"]:
+        raise NotFound("This recording has no captions yet.")
+    return media["captions_vtt"], 200, {"Content-Type": "text/vtt; charset=utf-8"}

@@ -1,0 +1,70 @@
+"""The `media`-queue task: extract the audio, transcribe it, store WebVTT captions.
+
+Idempotent (the same file gives the same captions) and keyed on the media row; captions that
+staff corrected are never overwritten. A file that cannot be decoded marks the row failed with a
+message for staff; the task is acknowledged late, so a killed worker's job runs again elsewhere.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from flask import current_app
+
+from services.ids import parse_uuid
+from services.media import webvtt
+from tenants.db import tenant_scope
+from workers.captions.audio import SAMPLE_RATE, AudioError, load_samples
+from workers.captions.engine import get_engine
+from workers.celery_app import celery_app, enqueue
+
+log = logging.getLogger(__name__)
+
+
+def transcribe_media(tenant_id, media_id) -> str:
+    with tenant_scope(tenant_id) as tx:
+        media = tx.one("select * from media where id = %s for update", [media_id])
+        if media is None:
+            return "not found"   # missing, or another tenant's id
+        if media["captions_edited"]:
+            return "edited by staff"
+        tx.execute("update media set status = 'processing', updated_at = now() where id = %s", [media_id])
+    path = Path(current_app.config["TOWNHALL"].media_dir) / media["storage_path"]
+    started = time.perf_counter()
+    try:
+        samples = load_samples(path)
+    except (AudioError, OSError) as exc:
+        message = str(exc) if isinstance(exc, AudioError) else "The stored recording could not be read."
+        with tenant_scope(tenant_id) as tx:
+            tx.execute("update media set status = 'failed', error = %s, updated_at = now() where id = %s"
+                       " and not captions_edited", [message, media_id])
+        return "failed"
+    duration = len(samples) / SAMPLE_RATE
+    engine = get_engine()
+    cues = engine.transcribe(samples, SAMPLE_RATE)
+    vtt = webvtt.write(cues, duration)
+    elapsed = time.perf_counter() - started
+    with tenant_scope(tenant_id) as tx:
+        updated = tx.one("update media set status = 'ready', captions_vtt = %s, engine = %s, duration_seconds = %s,"
+                         " processing_seconds = %s, error = null, updated_at = now()"
+                         " where id = %s and not captions_edited returning room_id",
+                         [vtt, engine.name, duration, elapsed, media_id])
+        room = tx.one("select id, state from rooms where id = %s", [updated["room_id"]]) if updated else None
+        if room and room["state"] in ("closed", "archived"):
+            from workers.transcripts import enqueue_build
+            tx.after_commit(lambda: enqueue_build(tenant_id, room["id"]))
+    log.info("captions for media %s: %s cues, %.1fs audio in %.1fs", media_id, len(cues), duration, elapsed)
+    return "ready"
+
+
+@celery_app.task(name="townhall.captions.transcribe", acks_late=True)
+def transcribe(tenant_id: str, media_id: str) -> str:
+    tid, mid = parse_uuid(tenant_id), parse_uuid(media_id)
+    if tid is None or mid is None:
+        return "bad ids"
+    return transcribe_media(tid, mid)
+
+
+def enqueue_captions(tenant_id, media_id) -> None:
+    enqueue(transcribe, str(tenant_id), str(media_id), queue="media")

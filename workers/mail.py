@@ -1,0 +1,249 @@
+"""Outgoing mail: every message is a row in `outbound_mail` first, then an SMTP send on the `mail` queue.
+
+- `queue_mail(tx, ...)` renders nothing itself: it stores a complete RFC 5322 message (built by
+  `build_message`) in the caller's transaction and enqueues `send_mail` after commit. One row per
+  `ref` (what caused the message), so queuing the same thing twice sends it once.
+- `send_mail` claims its row by a status transition (queued -> sending, `FOR UPDATE SKIP LOCKED`),
+  sends over SMTP (TLS per SMTP_URL / SMTP_STARTTLS), and marks it sent. A transient failure puts
+  the row back to `queued` with `next_attempt_at` and retries with exponential backoff; a permanent
+  one (5xx) marks it failed.
+- `sweep` (beat, every minute) re-enqueues rows whose task was lost (a Redis restart) and rows stuck
+  in `sending` by a killed worker. That last case is the one place a message can go out twice: the
+  server accepted it and the worker died before recording so. The stable Message-ID lets a
+  receiving system drop the repeat.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import ssl
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, parseaddr
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app, render_template
+
+from services.config import Config
+from services.ids import parse_uuid
+from tenants.db import Tx, tenant_scope, unscoped
+from workers.celery_app import celery_app, enqueue, moment
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+BACKOFF_BASE_SECONDS = 2
+BACKOFF_CAP_SECONDS = 300
+STALE_SENDING = timedelta(minutes=10)
+OVERDUE = timedelta(minutes=2)
+DEFAULT_BRAND = "#1d4f91"
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class PermanentMailError(Exception):
+    """The server refused the message for good (5xx): retrying would not help."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str   # e.g. "text/calendar; method=REQUEST"
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+# --- building messages -----------------------------------------------------------------
+
+def backoff_seconds(attempt: int) -> int:
+    """2, 4, 8, ... seconds, capped at five minutes."""
+    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))
+
+
+def brand_colour(settings: dict | None) -> str:
+    value = (settings or {}).get("brand_colour") or ""
+    return value if _HEX.match(value) else DEFAULT_BRAND
+
+
+def render(template: str, **context) -> Rendered:
+    """`mail/<template>.txt` (first line `Subject: ...`, then the plain text) and `mail/<template>.html`.
+
+    Every string lives in the templates, so a translation swaps templates, not code.
+    """
+    text = render_template(f"mail/{template}.txt", **context)
+    first, _, body = text.partition("\n")
+    if not first.startswith("Subject: "):
+        raise ValueError(f"mail/{template}.txt must start with a 'Subject: ' line")
+    html = render_template(f"mail/{template}.html", **context)
+    return Rendered(subject=first[len("Subject: "):].strip(), text=body.lstrip("\n"), html=html)
+
+
+def build_message(config: Config, *, message_id: str, sender_name: str, to: str, rendered: Rendered,
+                  date: datetime, headers: dict[str, str] | None = None,
+                  attachments: tuple[Attachment, ...] = ()) -> EmailMessage:
+    _, from_address = parseaddr(config.mail_from)
+    msg = EmailMessage()
+    msg["Subject"] = rendered.subject
+    msg["From"] = formataddr((sender_name, from_address)) if sender_name else config.mail_from
+    msg["To"] = to
+    msg["Date"] = format_datetime(date.astimezone(timezone.utc))
+    msg["Message-ID"] = f"<{message_id}@{from_address.rpartition('@')[2] or 'townhall.local'}>"
+    msg["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
+    for item in attachments:
+        maintype, _, rest = item.content_type.partition("/")
+        subtype, _, params = rest.partition(";")
+        msg.add_attachment(item.data, maintype=maintype, subtype=subtype.strip(), filename=item.filename)
+        if params.strip():
+            part = msg.get_payload()[-1]
+            key, _, value = params.strip().partition("=")
+            part.set_param(key.strip(), value.strip())
+    return msg
+
+
+def queue_mail(tx: Tx, *, ref: str, kind: str, to: str, rendered: Rendered, sender_name: str = "",
+               headers: dict[str, str] | None = None, attachments: tuple[Attachment, ...] = (),
+               date: datetime | None = None) -> uuid.UUID | None:
+    """Store one message in the caller's transaction; send it after commit. Returns None when
+    a message for `ref` already exists (so the caller's retry never sends twice)."""
+    config = current_app.config["TOWNHALL"]
+    mail_id = uuid.uuid4()
+    message = build_message(config, message_id=str(mail_id), sender_name=sender_name, to=to, rendered=rendered,
+                            date=date or datetime.now(timezone.utc), headers=headers, attachments=attachments)
+    row = tx.one("insert into outbound_mail (id, tenant_id, ref, kind, to_address, subject, message)"
+                 " values (%s, %s, %s, %s, %s, %s, %s) on conflict (tenant_id, ref) do nothing returning id",
+                 [mail_id, tx.tenant_id, ref, kind, to, rendered.subject, message.as_bytes()])
+    if row is None:
+        return None
+    tenant_id = tx.tenant_id
+    tx.after_commit(lambda: enqueue_send(tenant_id, mail_id))
+    return mail_id
+
+
+def enqueue_send(tenant_id, mail_id) -> None:
+    """After commit: hand the row to the mail queue (if Redis is down, `sweep` finds it)."""
+    enqueue(send_mail, str(tenant_id), str(mail_id), queue="mail")
+
+
+# --- SMTP --------------------------------------------------------------------------------
+
+def deliver(config: Config, raw: bytes, to: str) -> None:
+    """Send one message. Raises PermanentMailError for a 5xx refusal, OSError/SMTPException otherwise."""
+    url = urlsplit(config.smtp_url)
+    implicit_tls = url.scheme == "smtps"
+    host, port = url.hostname or "localhost", url.port or (465 if implicit_tls else 25)
+    context = ssl.create_default_context()
+    if not config.smtp_tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    _, envelope_from = parseaddr(config.mail_from)
+    try:
+        if implicit_tls:
+            smtp = smtplib.SMTP_SSL(host, port, timeout=config.smtp_timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=config.smtp_timeout)
+        with smtp:
+            smtp.ehlo()
+            if not implicit_tls and (config.smtp_starttls == "true"
+                                     or (config.smtp_starttls == "auto" and smtp.has_extn("starttls"))):
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if url.username:
+                smtp.login(unquote(url.username), unquote(url.password or ""))
+            smtp.sendmail(envelope_from, [to], raw)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        if all(500 <= code < 600 for code in codes):
+            raise PermanentMailError(f"recipient refused ({codes[0]})") from exc
+        raise
+    except smtplib.SMTPResponseException as exc:
+        if 500 <= exc.smtp_code < 600 and not isinstance(exc, smtplib.SMTPAuthenticationError):
+            raise PermanentMailError(f"refused ({exc.smtp_code})") from exc
+        raise
+
+
+# --- tasks -------------------------------------------------------------------------------
+
+def claim(tx: Tx, mail_id) -> dict | None:
+    """queued -> sending, once: a concurrent claimer skips the locked row and finds nothing."""
+    return tx.one(
+        "with due as (select id from outbound_mail where id = %s and status = 'queued'"
+        " and next_attempt_at <= now() + interval '1 second' for update skip locked)"
+        " update outbound_mail m set status = 'sending', attempts = attempts + 1, claimed_at = now()"
+        " from due where m.id = due.id returning m.*", [mail_id])
+
+
+@celery_app.task(name="townhall.mail.send", bind=True, max_retries=MAX_ATTEMPTS, acks_late=True)
+def send_mail(self, tenant_id: str, mail_id: str) -> str:
+    tid, mid = parse_uuid(tenant_id), parse_uuid(mail_id)
+    if tid is None or mid is None:
+        return "bad ids"
+    with tenant_scope(tid) as tx:
+        row = claim(tx, mid)
+    if row is None:
+        return "not due"   # sent already, claimed by another worker, another tenant's id, or waiting
+    config = current_app.config["TOWNHALL"]
+    try:
+        deliver(config, bytes(row["message"]), row["to_address"])
+    except PermanentMailError as exc:
+        _finish(tid, mid, "failed", str(exc))
+        log.warning("mail %s refused permanently: %s", mid, exc)
+        return "failed"
+    except (OSError, smtplib.SMTPException) as exc:
+        reason = f"{exc.__class__.__name__}: {exc}"[:500]
+        if row["attempts"] >= MAX_ATTEMPTS:
+            _finish(tid, mid, "failed", reason)
+            return "failed"
+        delay = backoff_seconds(row["attempts"])
+        with tenant_scope(tid) as tx:
+            tx.execute("update outbound_mail set status = 'queued', last_error = %s,"
+                       " next_attempt_at = now() + make_interval(secs => %s) where id = %s and status = 'sending'",
+                       [reason, delay, mid])
+        log.info("mail %s not sent (%s); retrying in %ss", mid, exc.__class__.__name__, delay)
+        raise self.retry(countdown=delay, exc=exc, max_retries=MAX_ATTEMPTS + 1)
+    _finish(tid, mid, "sent", None)
+    return "sent"
+
+
+def _finish(tenant_id, mail_id, status: str, error: str | None) -> None:
+    with tenant_scope(tenant_id) as tx:
+        tx.execute("update outbound_mail set status = %s, last_error = %s,"
+                   " sent_at = case when %s = 'sent' then now() end where id = %s and status = 'sending'",
+                   [status, error, status, mail_id])
+
+
+def tenants_with_due_work(kind: str, now: datetime) -> list:
+    with unscoped() as tx:
+        return [r["townhall_tenants_with_due_work"] for r in
+                tx.all("select townhall_tenants_with_due_work(%s, %s)", [kind, now])]
+
+
+@celery_app.task(name="townhall.mail.sweep", acks_late=True)
+def sweep(now: str | None = None) -> int:
+    """Re-enqueue mail whose task was lost, and mail stuck in `sending` by a killed worker."""
+    at = moment(now)
+    count = 0
+    for tenant_id in tenants_with_due_work("mail", at - OVERDUE):
+        with tenant_scope(tenant_id) as tx:
+            tx.execute("update outbound_mail set status = 'queued' where status = 'sending' and claimed_at <= %s",
+                       [at - STALE_SENDING])
+            rows = tx.all("select id from outbound_mail where status = 'queued' and next_attempt_at <= %s"
+                          " order by next_attempt_at limit 500 for update skip locked", [at - OVERDUE])
+            tx.execute("update outbound_mail set next_attempt_at = now() where id = any(%s)",
+                       [[r["id"] for r in rows]])
+            for r in rows:
+                tx.after_commit(lambda mid=r["id"], tid=tenant_id: enqueue_send(tid, mid))
+        count += len(rows)
+    return count
+
