@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services import errors, formatting, health, security
+from services import errors, formatting, health, i18n, security
 from services.config import Config, load_config
 from services.extensions import csrf, db, socketio
 from services.logs import configure_logging
@@ -32,6 +32,7 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
     errors.register_error_handlers(app)
     security.init_app(app)
     formatting.init_app(app)
+    i18n.init_app(app)
     _register_slices(app)
     app.wsgi_app = TenantHostMiddleware(app.wsgi_app, config.base_domain,
                                         lambda host: slug_for_domain(db.pool, host))
