@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test setup setup-test browser-deps bench clean
+.PHONY: dev test setup setup-test browser-deps bench clean translations
 
 dev: setup
 	$(BIN)/townhall dev
@@ -11,9 +11,17 @@ dev: setup
 test: setup-test browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed translations
 
-setup-test: $(VENV)/.installed-test node_modules/.installed
+setup-test: $(VENV)/.installed-test node_modules/.installed translations
+
+# Welsh catalogue: refresh the template from the sources, merge it into the .po, compile the .mo
+# (the app also compiles a stale .mo when it starts, so a forgotten step cannot ship English).
+translations: $(VENV)/.installed
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  -o services/translations/messages.pot .
+	$(BIN)/pybabel -q update -w 100 -i services/translations/messages.pot -d services/translations
+	$(BIN)/pybabel -q compile --statistics -d services/translations
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services import errors, formatting, health, security
+from services import errors, formatting, health, i18n, security
 from services.config import Config, load_config
 from services.extensions import csrf, db, socketio
 from services.logs import configure_logging
@@ -33,6 +33,7 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
     errors.register_error_handlers(app)
     security.init_app(app)
     formatting.init_app(app)
+    i18n.init_app(app)
     _register_slices(app)
     if config.proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops,

@@ -1,17 +1,46 @@
-"""Template filters: times are stored in UTC and shown in Europe/London."""
+"""Template filters: times are stored in UTC and shown in Europe/London, in the page's language."""
 from __future__ import annotations
 
 from datetime import datetime
 
+from babel.dates import format_datetime
+
 from services.rooms.schemas import LONDON
 
+# Named formats: (English strftime, CLDR pattern for other languages)
+FORMATS = {
+    "datetime": ("%A %-d %B %Y, %-I:%M%p", "EEEE d MMMM y, HH:mm"),
+    "time": ("%-I:%M%p", "HH:mm"),
+    "date": ("%A %-d %B %Y", "EEEE d MMMM y"),
+}
 
-def london(value: datetime | None, fmt: str = "%A %-d %B %Y, %-I:%M%p") -> str:
+
+def london(value: datetime | None, fmt: str = "datetime", lang: str | None = None) -> str:
     if value is None:
         return ""
-    text = value.astimezone(LONDON).strftime(fmt)
-    return text.replace("AM", "am").replace("PM", "pm")
+    if lang is None:
+        from services.i18n import current_lang
+
+        lang = current_lang()
+    english, pattern = FORMATS.get(fmt, (fmt, None))
+    if lang != "en" and pattern:
+        return format_datetime(value, pattern, tzinfo=LONDON, locale=lang)
+    text = value.astimezone(LONDON).strftime(english)
+    text = text.replace("AM", "am").replace("PM", "pm")
+    return text.lower() if fmt == "time" else text
+
+
+
+
+def long_date(value) -> str:
+    """A calendar date in the page's language, like "23 November 2026"."""
+    from babel.dates import format_date
+
+    from services.i18n import current_lang
+
+    return format_date(value, "d MMMM y", locale=current_lang())
 
 
 def init_app(app) -> None:
     app.add_template_filter(london, "london")
+    app.add_template_filter(long_date, "long_date")

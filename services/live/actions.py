@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import psycopg
+from flask_babel import gettext as _
 from psycopg.types.json import Jsonb
 
 from services import ratelimit
@@ -36,12 +37,12 @@ EMERGENCY_PREFIX = "If you or someone else is in danger now, call 999. "
 def submit_question(tx: Tx, participant: dict, body: str) -> dict:
     room = get_room(tx, participant["room_id"], for_update=False)
     if room["state"] not in ASKING_STATES:
-        raise Conflict("This chat is not taking questions at the moment.")
+        raise Conflict(_("This chat is not taking questions at the moment."))
     if participant["blocked"]:
-        raise Forbidden("You can no longer ask questions in this chat.")
+        raise Forbidden(_("You can no longer ask questions in this chat."))
     _check_slow_mode(tx, room, participant)
     ratelimit.hit(f"ask:{participant['id']}", limit=QUESTIONS_PER_MINUTE, window_seconds=60,
-                  message="You are asking questions very quickly. Please wait a minute and try again.")
+                  message=_("You are asking questions very quickly. Please wait a minute and try again."))
     flags = screen(body)
     in_advance = room["state"] == "scheduled"
     publish_now = room["mode"] == "open" and not in_advance and not (set(flags) & HOLD_FLAGS)
@@ -69,16 +70,16 @@ def _check_slow_mode(tx: Tx, room: dict, participant: dict) -> None:
     waited = tx.value("select extract(epoch from now() - %s)::int", [participant["last_question_at"]])
     remaining = room["slow_mode_seconds"] - waited
     if remaining > 0:
-        raise RateLimited(f"This chat is in slow mode: you can ask again in {remaining} seconds.",
+        raise RateLimited(_("This chat is in slow mode: you can ask again in %(num)s seconds.", num=remaining),
                           retry_after=remaining)
 
 
 def upvote_question(tx: Tx, participant: dict, question_id) -> int:
     room = get_room(tx, participant["room_id"])
     if not room["votes_enabled"]:
-        raise Conflict("Voting is turned off in this chat.")
+        raise Conflict(_("Voting is turned off in this chat."))
     if room["state"] != "live":
-        raise Conflict("Voting is only open while the chat is live.")
+        raise Conflict(_("Voting is only open while the chat is live."))
     question = _question(tx, question_id, room_id=room["id"])
     if question["status"] != "published":
         raise NotFound("We could not find that question.")
@@ -87,7 +88,7 @@ def upvote_question(tx: Tx, participant: dict, question_id) -> int:
             tx.execute("insert into question_votes (tenant_id, question_id, participant_id) values (%s, %s, %s)",
                        [tx.tenant_id, question["id"], participant["id"]])
     except psycopg.errors.UniqueViolation:
-        raise Conflict("You have already voted for this question.") from None
+        raise Conflict(_("You have already voted for this question.")) from None
     count = tx.value("update questions set vote_count = vote_count + 1 where id = %s returning vote_count",
                      [question["id"]])
     append_room_event(tx, room["id"], "question.votes", {"id": str(question["id"]), "votes": count})
@@ -111,19 +112,19 @@ def _flag_vote_burst(tx: Tx, room_id, question_id, participant: dict) -> None:
 def vote_in_poll(tx: Tx, participant: dict, poll_id, option_ids: list[int]) -> None:
     poll = _poll(tx, poll_id, room_id=participant["room_id"])
     if poll["state"] != "open":
-        raise Conflict("This poll has closed.")
+        raise Conflict(_("This poll has closed."))
     valid = {o["id"] for o in poll["options"]}
     chosen = sorted(set(option_ids))
     if not chosen or not set(chosen) <= valid:
-        raise ValidationFailed("Choose one of the options shown.", field="option_ids")
+        raise ValidationFailed(_("Choose one of the options shown."), field="option_ids")
     if poll["kind"] == "single" and len(chosen) != 1:
-        raise ValidationFailed("Choose exactly one option.", field="option_ids")
+        raise ValidationFailed(_("Choose exactly one option."), field="option_ids")
     try:
         with tx.conn.transaction():
             tx.execute("insert into poll_votes (tenant_id, poll_id, participant_id, option_ids) values (%s, %s, %s, %s)",
                        [tx.tenant_id, poll["id"], participant["id"], chosen])
     except psycopg.errors.UniqueViolation:
-        raise Conflict("You have already voted in this poll.") from None
+        raise Conflict(_("You have already voted in this poll.")) from None
     if poll["results_visibility"] == "live":
         append_room_event(tx, poll["room_id"], "poll.results", poll_results(poll, poll_counts(tx, poll["id"])))
 

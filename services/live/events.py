@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from flask import request
+from flask_babel import force_locale
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from services.extensions import socketio
@@ -66,7 +67,7 @@ def on_connect(auth):
     if identity is None:
         raise ConnectionRefusedError("Your session has expired: reload the page to reconnect.")
     try:
-        with tenant_scope(identity.tenant_id) as tx:
+        with force_locale(identity.lang), tenant_scope(identity.tenant_id) as tx:
             room = get_room(tx, identity.room_id)
             _check_identity(tx, identity, room)
             replay = _replay(tx, identity, auth)
@@ -154,7 +155,7 @@ def _dispatch(name: str, payload, table: dict, kind: str):
     command = table[name]
     try:
         data = commands.validate(command, payload)
-        with tenant_scope(conn.identity.tenant_id) as tx:
+        with force_locale(conn.identity.lang), tenant_scope(conn.identity.tenant_id) as tx:
             room = get_room(tx, conn.identity.room_id)
             actor = _actor(tx, conn)
             result = commands.execute(command, tx, actor, room, data)

@@ -21,6 +21,7 @@ class LiveIdentity:
     room_id: UUID
     kind: str                 # "resident", "staff" or "viewer" (read-only, not joined)
     subject_id: UUID | None   # participant id or staff id
+    lang: str = "en"          # the page's language: replies and errors on this connection use it
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -29,7 +30,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def make_token(identity: LiveIdentity) -> str:
     return _serializer().dumps({"t": str(identity.tenant_id), "r": str(identity.room_id),
-                                "k": identity.kind, "s": str(identity.subject_id or "")})
+                                "k": identity.kind, "s": str(identity.subject_id or ""), "l": identity.lang})
 
 
 def read_token(token: str) -> LiveIdentity | None:
@@ -38,7 +39,8 @@ def read_token(token: str) -> LiveIdentity | None:
     try:
         data = _serializer().loads(token, max_age=RESIDENT_MAX_AGE)
         identity = LiveIdentity(UUID(data["t"]), UUID(data["r"]), data["k"],
-                                UUID(data["s"]) if data["s"] else None)
+                                UUID(data["s"]) if data["s"] else None,
+                                data.get("l") if data.get("l") in ("en", "cy") else "en")
     except (BadSignature, KeyError, ValueError, TypeError):
         return None
     if identity.kind not in ("resident", "staff", "viewer"):

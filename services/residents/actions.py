@@ -5,6 +5,7 @@ import hashlib
 import hmac
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from services.ids import parse_uuid
 from services.residents.names import clean_display_name
@@ -25,7 +26,7 @@ def network_hash(ip: str | None) -> str | None:
 def join_room(tx: Tx, room_id, display_name: str | None, ip: str | None) -> dict:
     room = get_public_room(tx, room_id)
     if room["state"] not in ASKING_STATES:
-        raise Conflict("This chat has closed. You can read the transcript on this page.")
+        raise Conflict(_("This chat has closed. You can read the transcript on this page."))
     staff_names = [r["display_name"] for r in tx.all("select display_name from staff_users where status = 'active'")]
     name = clean_display_name(display_name, staff_names)
     return tx.one("insert into participants (tenant_id, room_id, display_name, network_hash)"

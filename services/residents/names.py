@@ -5,6 +5,8 @@ import re
 import secrets
 import unicodedata
 
+from flask_babel import gettext as _, lazy_gettext as _l
+
 from tenants.errors import ValidationFailed
 
 RESERVED_WORDS = {
@@ -13,12 +15,12 @@ RESERVED_WORDS = {
     "admin", "administrator", "staff", "townhall", "official", "opcc", "panelist", "panellist", "verified",
 }
 _WORD = re.compile(r"[a-z]+")
-IMPERSONATION_MESSAGE = ("Names that look like police officers or staff (such as 'PC Smith' or 'Inspector') are kept "
-                         "for verified staff. Please choose another name.")
+IMPERSONATION_MESSAGE = _l("Names that look like police officers or staff (such as 'PC Smith' or 'Inspector') are "
+                           "kept for verified staff. Please choose another name.")
 
 
 def default_name() -> str:
-    return f"Resident {secrets.randbelow(9000) + 1000}"
+    return f"Resident {secrets.randbelow(9000) + 1000}"  # stored and shown to all: one language
 
 
 def _fold(text: str) -> str:
@@ -47,10 +49,10 @@ def clean_display_name(raw: str | None, staff_names: list[str]) -> str:
     if not name:
         return default_name()
     if any(unicodedata.category(ch).startswith("C") for ch in name):
-        raise ValidationFailed("Use letters, numbers and spaces only.", field="display_name")
+        raise ValidationFailed(_("Use letters, numbers and spaces only."), field="display_name")
     if not 2 <= len(name) <= 40:
-        raise ValidationFailed("Choose a name between 2 and 40 characters.", field="display_name")
+        raise ValidationFailed(_("Choose a name between 2 and 40 characters."), field="display_name")
     words = _words(_fold(name).replace("0", "o").replace("1", "i"))
     if RESERVED_WORDS & set(words) or _fold(name) in {_fold(s) for s in staff_names}:
-        raise ValidationFailed(IMPERSONATION_MESSAGE, field="display_name")
+        raise ValidationFailed(str(IMPERSONATION_MESSAGE), field="display_name")
     return name

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import current_app, flash, g, redirect, render_template, request, send_file, session, url_for
 from markupsafe import Markup
+from flask_babel import gettext as _
 
 from services.live import actions as live_actions
 from services.live.queries import moderation_counts, participant_state, public_snapshot
@@ -16,10 +17,14 @@ from services.extensions import csrf
 from services.residents import actions, registrations
 from services.residents.schemas import JoinSchema, RegisterSchema
 from services.media.queries import get_media, public_media
+from services.i18n import current_lang
+from services.residents.accessibility import statement
+from services.residents.strings import room_script_strings
 from services.rooms.lifecycle import ASKING_STATES
 from services.transcripts.queries import get_transcript, transcript_exists
 from services.rooms.queries import get_public_room, list_public_rooms
 from services.tenant_routes import tenant_blueprint
+from services.tenant_settings import tenant_settings
 from services.validation import load
 from tenants.db import tenant_scope
 from tenants.errors import DomainError, NotFound
@@ -47,10 +52,15 @@ def home():
     return render_template("residents/home.html", rooms=rooms)
 
 
-@bp.get("/rooms/<room_id>")
-def room(room_id):
-    if g.tenant.is_suspended:
-        return render_template("residents/paused.html"), 503
+@bp.get("/accessibility")
+def accessibility():
+    settings = tenant_settings()
+    return render_template("residents/accessibility.html",
+                           statement=statement(settings, settings.get("_contact_email")))
+
+
+def room_page_context(room_id) -> dict:
+    """Everything a live room page needs (the room page, the embed and the big screen share it)."""
     with tenant_scope(g.tenant.id) as tx:
         room = get_public_room(tx, room_id)
         snapshot = public_snapshot(tx, room["id"])
@@ -60,12 +70,18 @@ def room(room_id):
         media = public_media(tx, room["id"])
         has_transcript = transcript_exists(tx, room["id"])
     identity = LiveIdentity(g.tenant.id, room["id"], "resident" if participant else "viewer",
-                            participant["id"] if participant else None)
-    return render_template("residents/room.html", room=room, snapshot=snapshot, participant=participant,
-                           mine=mine, counts=counts, live_token=make_token(identity),
-                           can_ask=room["state"] in ASKING_STATES,
-                           can_register=room["state"] in registrations.REGISTERING_STATES,
-                           media=media, has_transcript=has_transcript)
+                            participant["id"] if participant else None, current_lang())
+    return dict(room=room, snapshot=snapshot, participant=participant, mine=mine, counts=counts,
+                live_token=make_token(identity), can_ask=room["state"] in ASKING_STATES,
+                can_register=room["state"] in registrations.REGISTERING_STATES,
+                media=media, has_transcript=has_transcript, script_strings=room_script_strings())
+
+
+@bp.get("/rooms/<room_id>")
+def room(room_id):
+    if g.tenant.is_suspended:
+        return render_template("residents/paused.html"), 503
+    return render_template("residents/room.html", **room_page_context(room_id))
 
 
 @bp.post("/rooms/<room_id>/join")
@@ -92,7 +108,7 @@ def ask(room_id):
             room = get_public_room(tx, room_id)
             participant = actions.participant_in_room(tx, _participant_id(room["id"]), room["id"])
             if participant is None:
-                flash("Join the chat with a display name before asking.", "error")
+                flash(_("Join the chat with a display name before asking."), "error")
                 return redirect(url_for(".room", room_id=room_id, _anchor="join"))
             live_actions.submit_question(tx, participant, data["body"])
     except DomainError as exc:
@@ -100,7 +116,7 @@ def ask(room_id):
             raise
         flash(exc.message, "error")
         return redirect(url_for(".room", room_id=room_id, _anchor="ask"))
-    flash("Thank you. Your question is waiting for a moderator.", "success")
+    flash(_("Thank you. Your question is waiting for a moderator."), "success")
     return redirect(url_for(".room", room_id=room_id, _anchor="my-questions"))
 
 

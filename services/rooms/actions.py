@@ -18,9 +18,9 @@ from workers import transcripts
 
 DEFAULT_SIGNPOSTING = ("This chat is not for reporting crime. To report a crime call 101 or report online. "
                        "In an emergency, when life is at risk or a crime is happening now, call 999.")
-EDITABLE_FIELDS = ("title", "description", "tags", "area", "starts_at", "ends_at", "mode", "votes_enabled",
+EDITABLE_FIELDS = ("title", "description", "title_cy", "description_cy", "tags", "area", "starts_at", "ends_at", "mode", "votes_enabled",
                    "slow_mode_seconds", "welcome_text", "signposting_text", "closing_text", "language")
-LIVE_EDITABLE_FIELDS = frozenset({"title", "description", "tags", "area", "ends_at", "welcome_text",
+LIVE_EDITABLE_FIELDS = frozenset({"title", "description", "title_cy", "description_cy", "tags", "area", "ends_at", "welcome_text",
                                   "signposting_text", "closing_text", "slow_mode_seconds", "votes_enabled"})
 
 
@@ -111,4 +111,5 @@ def set_room_staff(tx: Tx, staff: Staff, room_id, assignments: dict[str, list[UU
 
 
 def public_room_fields(room: dict) -> dict:
-    return {k: room[k] for k in ("title", "description", "welcome_text", "signposting_text", "closing_text")}
+    return {k: room[k] for k in ("title", "description", "title_cy", "description_cy", "welcome_text",
+                                 "signposting_text", "closing_text")}

@@ -32,6 +32,8 @@ class RoomSchema(Schema):
 
     title = fields.String(required=True, validate=validate.Length(3, 140))
     description = fields.String(load_default="", validate=validate.Length(max=5000))
+    title_cy = fields.String(load_default="", validate=validate.Length(max=140))
+    description_cy = fields.String(load_default="", validate=validate.Length(max=5000))
     tags = fields.List(fields.String(validate=validate.Length(1, 40)), load_default=list,
                        validate=validate.Length(max=12))
     area = fields.String(load_default="", validate=validate.Length(max=120))

@@ -139,7 +139,10 @@ def wait_connected(page, root="#live") -> None:
 
 
 def axe_check(page, *, exclude: list[str] | None = None) -> None:
-    page.add_script_tag(path=str(AXE))
+    # Evaluated through the DevTools protocol rather than add_script_tag: an injected <script>
+    # would need 'unsafe-inline', and these pages keep their real CSP so violations are caught.
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())
     result = page.evaluate(
         """async ([tags, exclude]) => {
              const context = exclude.length ? {exclude: exclude.map((s) => [s])} : document;
@@ -149,3 +152,63 @@ def axe_check(page, *, exclude: list[str] | None = None) -> None:
            }""", [AXE_TAGS, exclude or []])
     assert not result, f"axe found {len(result)} WCAG 2.2 AA violation(s) on {page.url}:\n" + \
         json.dumps(result, indent=2)
+
+
+@dataclass
+class Showcase:
+    """One tenant with a room in every public state and some of everything in the live one."""
+    tenant: object
+    admin: object
+    host: object
+    moderator: object
+    rooms: dict          # state -> room row
+
+    def path(self, template: str) -> str:
+        return template.format(**{state: room["id"] for state, room in self.rooms.items()})
+
+
+@pytest.fixture(scope="session")
+def showcase(app) -> Showcase:
+    from datetime import datetime, timedelta, timezone
+
+    from services.live import actions as live
+    from services.residents.actions import join_room
+    from services.rooms import actions as rooms
+    from tenants.auth import create_staff
+    from tenants.provisioning import create_tenant
+
+    with app.app_context():
+        tenant = create_tenant(slug="showcase", name="Demoshire Police and Crime Commissioner", state="active",
+                               settings={"languages": ["en", "cy"], "embed_domains": ["http://127.0.0.1"]})
+        with tenant_scope(tenant.id) as tx:
+            def staff(role, name, title=""):
+                return create_staff(tx, email=f"{role}@showcase.police.uk", display_name=name, role=role,
+                                    password=PASSWORD, title=title)
+            admin, host = staff("admin", "Alex Admin"), staff("host", "Pat Commissioner", "Police and Crime Commissioner")
+            moderator = staff("moderator", "Morgan Moderator")
+            now = datetime.now(timezone.utc).replace(microsecond=0)
+            made = {}
+            for state, start, title in (("scheduled", now + timedelta(days=3), "Neighbourhood policing in Riverside"),
+                                        ("live", now - timedelta(minutes=10), "Ask the Commissioner: the precept"),
+                                        ("closed", now - timedelta(days=7), "Road safety near schools")):
+                room = rooms.create_room(tx, admin, {
+                    "title": title, "starts_at": start, "ends_at": start + timedelta(hours=1), "area": "Riverside",
+                    "description": f"Questions about {title.lower()}.", "welcome_text": "Welcome, everyone.",
+                    "slow_mode_seconds": 0, "title_cy": f"{title} (Cymraeg)"})
+                rooms.change_state(tx, admin, room["id"], "scheduled")
+                if state != "scheduled":
+                    rooms.change_state(tx, admin, room["id"], "live")
+                made[state] = room
+            live_id = made["live"]["id"]
+            sam = join_room(tx, live_id, "Sam", "203.0.113.9")
+            asked = live.submit_question(tx, sam, "Will there be more patrols on Riverside Road at night?")
+            live.approve_question(tx, moderator, asked["id"])
+            live.answer_question(tx, host, asked["id"], "Yes: two extra patrols from next month.")
+            live.submit_question(tx, sam, "How do I join Neighbourhood Watch?")
+            off_topic = live.submit_question(tx, sam, "What about the bins?")
+            live.reject_question(tx, moderator, off_topic["id"], "off_topic")
+            live.post_announcement(tx, host, live_id, "We will take questions for one hour.")
+            live.open_poll(tx, host, live_id, "Which area should we focus on?", "single",
+                           ["Town centre", "Riverside", "Villages"], "live")
+            rooms.change_state(tx, admin, made["closed"]["id"], "closed")
+        return Showcase(tenant, admin, host, moderator, made)

@@ -47,6 +47,18 @@ export function resumeVia(socket) {
   };
 }
 
+// The page's words in its language: a JSON data block (`<script type="application/json" id="i18n">`)
+// rendered by the server. `t('key', { name })` fills `%(name)s` placeholders.
+let strings = null;
+export function t(key, vars = {}) {
+  if (strings === null) {
+    const block = document.getElementById('i18n');
+    strings = block ? JSON.parse(block.textContent) : {};
+  }
+  const text = strings[key] ?? key;
+  return text.replace(/%\((\w+)\)s/g, (match, name) => (name in vars ? String(vars[name]) : match));
+}
+
 // Polite announcements that do not flood a screen reader: at most one every few seconds.
 export function makeAnnouncer(region, intervalMs = 4000) {
   let queued = [];
@@ -54,7 +66,8 @@ export function makeAnnouncer(region, intervalMs = 4000) {
   const flush = () => {
     timer = null;
     if (!queued.length) return;
-    region.textContent = queued.length === 1 ? queued[0] : `${queued.length} new updates. Latest: ${queued[queued.length - 1]}`;
+    region.textContent = queued.length === 1 ? queued[0]
+      : t('many_updates', { num: queued.length, text: queued[queued.length - 1] });
     queued = [];
     timer = setTimeout(flush, intervalMs);
   };

@@ -1,14 +1,11 @@
 // The resident room page, live: published questions and answers, announcements, polls,
 // the resident's own questions and private messages, and the presence count.
-import { EventStream, connect, resumeVia, makeAnnouncer, fill, cloneTemplate, setConnection } from './live.js';
+import { EventStream, connect, resumeVia, makeAnnouncer, fill, cloneTemplate, setConnection, t } from './live.js';
 
 const root = document.getElementById('live');
 const questions = document.getElementById('questions');
 const announce = makeAnnouncer(root.querySelector('[data-field="announcer"]'));
-const STATUS_TEXT = {
-  pending: 'waiting for a moderator', published: 'published', rejected: 'not published',
-  hidden: 'hidden by a moderator', escalated: 'passed to the force',
-};
+const statusText = (status) => t(`status_${status}`);
 
 const showEmpty = (name, empty) => {
   const el = root.querySelector(`[data-empty-for="${name}"]`);
@@ -33,7 +30,7 @@ function addAnswer(a) {
   node.dataset.answerId = a.id;
   node.querySelector('[data-field="after-chat"]').hidden = !a.after_chat;
   question.querySelector('.answers').append(node);
-  announce(`${a.by} answered a question.`);
+  announce(t('answered', { name: a.by }));
 }
 
 function addAnnouncement(a) {
@@ -43,14 +40,14 @@ function addAnnouncement(a) {
   node.dataset.announcementId = a.id;
   list.prepend(node);
   showEmpty('announcements', false);
-  announce(`Announcement: ${a.body}`);
+  announce(t('announcement', { text: a.body }));
 }
 
 function renderResults(form, results) {
   const box = form.querySelector('[data-field="results"]');
   box.replaceChildren();
   const intro = document.createElement('p');
-  intro.textContent = `Results (${results.total} votes):`;
+  intro.textContent = t('results', { num: results.total });
   const list = document.createElement('ul');
   for (const c of results.counts) {
     const li = document.createElement('li');
@@ -90,7 +87,7 @@ function pollForm(poll) {
   if (root.dataset.kind === 'resident') {
     const button = document.createElement('button');
     button.type = 'submit';
-    button.textContent = 'Vote';
+    button.textContent = t('vote');
     fieldset.append(button);
   }
   const results = document.createElement('div');
@@ -105,21 +102,20 @@ function pollForm(poll) {
 
 function setRoomState(state, closingText) {
   root.dataset.state = state;
-  const labels = { scheduled: 'Coming up', live: 'Live now', closed: 'Closed', archived: 'Closed' };
-  fill(root, { 'room-state': labels[state] || state });
+  fill(root, { 'room-state': t(`state_${state === 'archived' ? 'closed' : state}`) });
   if (state === 'closed' || state === 'archived') {
     const closing = root.querySelector('[data-field="closing"]');
     closing.hidden = false;
     if (closingText) fill(closing, { 'closing-text': closingText });
     for (const form of root.querySelectorAll('form[data-ask], form.poll fieldset')) form.disabled = true;
-    announce('The chat has closed.');
+    announce(t('closed'));
   } else if (state === 'live') {
-    announce('The chat is now live.');
+    announce(t('now_live'));
   }
 }
 
 const handlers = {
-  'question.published': (d) => { questionNode(d); announce('A new question was published.'); },
+  'question.published': (d) => { questionNode(d); announce(t('new_question')); },
   'question.answered': addAnswer,
   'question.hidden': (d) => questions.querySelector(`[data-question-id="${CSS.escape(d.id)}"]`)?.remove(),
   'question.votes': (d) => {
@@ -127,7 +123,7 @@ const handlers = {
     if (node) fill(node, { votes: d.votes });
   },
   'announcement.posted': addAnnouncement,
-  'poll.opened': (d) => { pollForm(d); announce(`New poll: ${d.prompt}`); },
+  'poll.opened': (d) => { pollForm(d); announce(t('new_poll', { text: d.prompt })); },
   'poll.results': (d) => renderResults(pollForm({ id: d.poll_id, options: [], prompt: '' }), d),
   'poll.closed': (d) => {
     const form = pollForm(d);
@@ -135,18 +131,18 @@ const handlers = {
     if (d.results) renderResults(form, d.results);
   },
   'room.state': (d) => setRoomState(d.state, d.closing_text),
-  'room.updated': (d) => fill(root, { 'room-title': d.title }),
+  'room.updated': (d) => fill(root, { 'room-title': document.documentElement.lang === 'cy' && d.title_cy ? d.title_cy : d.title }),
 };
 
 const socket = connect(root, () => ({ last_seq: stream.lastSeq }));
 const stream = new EventStream('room', Number(root.dataset.lastSeq), (e) => handlers[e.type]?.(e.data), resumeVia(socket));
 
 socket.on('connect', () => setConnection(root, '', 'connected'));
-socket.on('disconnect', () => setConnection(root, 'Connection lost. Reconnecting…', 'disconnected'));
-socket.on('connect_error', (err) => setConnection(root, err && err.message ? err.message : 'Cannot connect. Retrying…', 'error'));
+socket.on('disconnect', () => setConnection(root, t('connection_lost'), 'disconnected'));
+socket.on('connect_error', (err) => setConnection(root, err && err.message ? err.message : t('cannot_connect'), 'error'));
 socket.on('room_event', (e) => stream.receive([e]));
 socket.on('room_events', (events) => stream.receive(events));
-socket.on('presence', (d) => fill(root, { presence: `${d.count} ${d.count === 1 ? 'person' : 'people'} here` }));
+socket.on('presence', (d) => fill(root, { presence: d.count === 1 ? t('people_one') : t('people_many', { num: d.count }) }));
 
 // --- the resident's own questions and private messages ---------------------------------
 function ownQuestion(q) {
@@ -160,7 +156,7 @@ function ownQuestion(q) {
     list.append(item);
   }
   item.querySelector('.body').textContent = q.body;
-  item.querySelector('.own-status').textContent = STATUS_TEXT[q.status] || q.status;
+  item.querySelector('.own-status').textContent = statusText(q.status);
   item.querySelector('.reason').textContent = q.reason ? `: ${q.reason}` : '';
 }
 
@@ -181,7 +177,7 @@ socket.on('my_state', (state) => {
   state.questions.forEach(ownQuestion);
   state.messages.forEach(privateMessage);
 });
-socket.on('my_question', (q) => { ownQuestion(q); announce(`Your question is ${STATUS_TEXT[q.status] || q.status}.`); });
+socket.on('my_question', (q) => { ownQuestion(q); announce(t('your_question_is', { status: statusText(q.status) })); });
 socket.on('private', privateMessage);
 
 // --- asking, voting ---------------------------------------------------------------------
@@ -200,7 +196,7 @@ if (askForm) {
         textarea.removeAttribute('aria-invalid');
         ownQuestion({ id: reply.id, body, status: 'pending' });
       } else {
-        error.textContent = reply ? reply.message : 'Your question was not sent. Please try again.';
+        error.textContent = reply ? reply.message : t('not_sent');
         error.hidden = false;
         textarea.setAttribute('aria-invalid', 'true');
         textarea.focus();
@@ -215,7 +211,7 @@ root.addEventListener('click', (event) => {
   const id = button.closest('[data-question-id]').dataset.questionId;
   socket.emit('vote', { question_id: id }, (reply) => {
     button.disabled = true;
-    button.textContent = reply && reply.ok ? 'Voted' : (reply ? reply.message : 'Vote not counted');
+    button.textContent = reply && reply.ok ? t('voted') : (reply ? reply.message : t('vote_not_counted'));
   });
 });
 
@@ -228,7 +224,7 @@ root.addEventListener('submit', (event) => {
     const note = form.querySelector('.poll-note') || form.appendChild(document.createElement('p'));
     note.className = 'poll-note';
     note.setAttribute('role', 'status');
-    note.textContent = reply && reply.ok ? 'Thank you, your vote was counted.' : (reply ? reply.message : 'Vote not counted.');
+    note.textContent = reply && reply.ok ? t('vote_counted') : (reply ? reply.message : t('vote_not_counted'));
     if (reply && reply.ok) form.querySelector('fieldset').disabled = true;
   });
 });
