@@ -10,11 +10,14 @@ from services.rooms import actions as room_actions
 from tenants.db import tenant_scope
 from tenants.errors import Conflict, Forbidden
 from tests.conftest import PASSWORD
+from tests.support.console import enable_totp, sign_in as console_sign_in
 
 
 def sign_in(client, tenant, staff):
-    response = client.post(f"/t/{tenant.slug}/console/sign-in", data={"email": staff.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
+    """Signs in through the real forms; admins must use TOTP, so they get a secret first."""
+    secret = enable_totp(tenant, staff) if staff.role == "admin" else None
+    response = console_sign_in(client, tenant, staff.email, secret=secret)
+    assert response.status_code == 302 and response.location.endswith(f"/t/{tenant.slug}/console/"), response.location
     return response
 
 

@@ -367,11 +367,13 @@ async def delivery_run(run: Run, rooms: list[str], per_room: int, rates: dict[st
 async def scenario_join(target: Target, cfg: Config, n: int) -> dict:
     async with Run(target, cfg) as run:
         meter = ProcessMeter(target.server_pids())
-        cpu0 = meter.cpu()
+        gen_meter = ProcessMeter(run.gen.pids())
+        cpu0, gcpu0, hcpu0, busy0, wall0 = meter.cpu(), gen_meter.cpu(), self_cpu(), machine_busy(), time.monotonic()
         join = await run.join(["bench-join"], n)
-        cpu1 = meter.cpu()
+        cpu1, gcpu1, hcpu1, busy1, wall1 = meter.cpu(), gen_meter.cpu(), self_cpu(), machine_busy(), time.monotonic()
         out = clean_join(join)
         out["server_cpu_s"] = cpu1 - cpu0
+        out.update(cpu_breakdown(cpu1 - cpu0, gcpu1 - gcpu0, hcpu1 - hcpu0, busy1 - busy0, wall1 - wall0))
         out["server_rss_mb"] = meter.rss() / 1048576
         return out
 
@@ -512,43 +514,72 @@ GOALS = [
 ]
 
 
+CONTENDED_CORES = 0.25  # other processes using more than this makes a figure suspect
+
+
+def contention_note(*results: dict) -> str:
+    other = max((r.get("other_cpu_cores") or 0.0) for r in results)
+    return f" [CONTENDED: other processes used {other:.2f} cores]" if other > CONTENDED_CORES else ""
+
+
 def evaluate_goals(res: dict) -> dict[str, dict]:
-    """Goal id -> {status: met | not met | not measured, detail}."""
+    """Goal id -> {status: met | not met | not measured, detail}.
+
+    A figure measured while other processes used more than CONTENDED_CORES
+    of the machine says so in its detail and carries contended=True."""
     out: dict[str, dict] = {}
 
-    def put(key, status, detail=""):
-        out[key] = {"status": status, "detail": detail}
+    def put(key, status, detail="", contended=False):
+        out[key] = {"status": status, "detail": detail, "contended": contended}
+
+    def errored(key, r) -> bool:
+        if r and "error" in r:
+            put(key, "not met", f"run failed: {r['error']}")
+            return True
+        return False
 
     idle = res.get("idle", {}).get("10000")
-    if idle:
+    if errored("idle10k", idle):
+        pass
+    elif idle:
         ok = idle["held"] == 10000 and idle["kb_per_connection"] is not None and idle["kb_per_connection"] <= 30
         put("idle10k", "met" if ok else "not met",
             f"held {idle['held']}/10000, {fmt(idle['kb_per_connection'])} KB/conn")
     else:
         put("idle10k", "not measured", "needs --scenarios idle --n 10000")
     fan = res.get("fanout", {}).get("5000")
-    if fan:
+    if errored("fanout5k", fan):
+        pass
+    elif fan:
         p99 = fan["latency_ms"]["p99"]
         ok = (p99 is not None and p99 <= 250 and fan["lost"] == 0 and fan["reordered"] == 0
               and fan["join"]["failed"] == 0 and abs(fan.get("rate", 5) - 5) < 1e-9)
+        note = contention_note(fan)
         put("fanout5k", "met" if ok else "not met",
-            f"p99 {fmt(p99)} ms, lost {fan['lost']}, reordered {fan['reordered']}, rate {fan.get('rate')}")
+            f"p99 {fmt(p99)} ms, lost {fan['lost']}, reordered {fan['reordered']}, rate {fan.get('rate')}{note}",
+            bool(note))
     else:
         put("fanout5k", "not measured", "needs --scenarios fanout --n 5000")
     join = res.get("join", {}).get("5000")
-    if join:
+    if errored("join5k", join):
+        pass
+    elif join:
         t = join["seconds_to_all_joined"]
         ok = join["failed"] == 0 and t is not None and t <= 20
-        put("join5k", "met" if ok else "not met", f"{fmt(t)} s, {join['failed']} failures")
+        note = contention_note(join)
+        put("join5k", "met" if ok else "not met", f"{fmt(t)} s, {join['failed']} failures{note}", bool(note))
     else:
         put("join5k", "not measured", "needs --scenarios join --n 5000")
     so = res.get("scaleout", {})
     if so:
         # judged at the largest N measured
         n_max = max(so, key=int)
-        ratio = so[n_max]["ratio_2p_over_1p"]
+        if errored("scaleout", so[n_max]):
+            return out
+        ratio = so[n_max].get("ratio_2p_over_1p")
+        note = contention_note(so[n_max]["p1"], so[n_max]["p2"]) if "p1" in so[n_max] else ""
         put("scaleout", "met" if ratio is not None and ratio >= 1.7 else "not met",
-            f"{fmt(ratio)}x at N={n_max}")
+            f"{fmt(ratio)}x at N={n_max}{note}", bool(note))
     else:
         put("scaleout", "not measured", "needs --scenarios scaleout")
     return out
@@ -574,7 +605,9 @@ def table_rows(results: dict[str, dict]) -> list[tuple[str, str, str, dict[str, 
     """(scenario, N, figure, {target: value}) rows."""
     figures = {
         "join": [("seconds to all joined", "seconds_to_all_joined"), ("failures", "failed"),
-                 ("join p99 ms", "join_ms_p99"), ("server RSS MB", "server_rss_mb")],
+                 ("join p99 ms", "join_ms_p99"), ("server RSS MB", "server_rss_mb"),
+                 ("server CPU (cores)", "server_cpu_utilisation"), ("generator CPU (cores)", "generator_cpu_utilisation"),
+                 ("other load on machine (cores)", "other_cpu_cores")],
         "fanout": [("p50 ms", "latency_ms.p50"), ("p95 ms", "latency_ms.p95"), ("p99 ms", "latency_ms.p99"),
                    ("max ms", "latency_ms.max"), ("generator loop lag p99 ms", "generator_loop_lag_ms.p99"),
                    ("delivered/s", "delivered_per_s"),
@@ -737,6 +770,7 @@ async def run_all(cfg: Config, log=print) -> dict:
                     r = {"error": f"{type(exc).__name__}: {exc}"}
                     log(f"[{tname}] {scen} N={key} failed: {r['error']}")
                 r["elapsed_s"] = time.monotonic() - t0
+                r["loadavg_after"] = list(os.getloadavg())
                 res.setdefault(scen, {})[key] = r
                 log(f"[{tname}] {scen} N={key} done in {r['elapsed_s']:.1f}s")
         report["goals"][tname] = evaluate_goals(res)
