@@ -115,6 +115,7 @@ def _replay(tx, identity: LiveIdentity, auth: dict) -> list[tuple[str, object]]:
         staff_after = _int(auth.get("staff_last_seq"))
         if staff_after is not None:
             out.append(("staff_events", events_after(tx, "staff", identity.room_id, staff_after)))
+    out = [(name, events) for name, events in out if events]  # nothing missed: send nothing
     if identity.kind == "resident":
         out.append(("my_state", participant_state(tx, identity.subject_id)))
     return out
