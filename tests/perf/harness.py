@@ -73,6 +73,8 @@ class Config:
     source_ips: list[str] = field(default_factory=list)
     json_path: Path | None = None
     redis_url: str | None = None
+    report_paths: list[str] = field(default_factory=list)
+    markdown: bool = False
 
     @classmethod
     def smoke_defaults(cls) -> "Config":
@@ -140,7 +142,8 @@ class ProcessMeter:
             try:
                 await self._task
             except asyncio.CancelledError:
-                pass
+                if asyncio.current_task().cancelling():
+                    raise  # we are being cancelled ourselves: do not swallow it
         self.rss()
 
 
@@ -668,7 +671,7 @@ def table_rows(results: dict[str, dict]) -> list[tuple[str, str, str, dict[str, 
     return rows
 
 
-def render_table(results: dict[str, dict], targets: list[str]) -> str:
+def render_table(results: dict[str, dict], targets: list[str], markdown: bool = False) -> str:
     cols = list(targets)
     show_ratio = "townhall" in results and "reference" in results
     header = ["scenario", "N", "figure"] + cols + (["townhall/reference"] if show_ratio else [])
@@ -679,6 +682,11 @@ def render_table(results: dict[str, dict], targets: list[str]) -> str:
             a, b = vals.get("townhall"), vals.get("reference")
             row.append(fmt(a / b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else "-")
         lines.append(row)
+    if markdown:
+        md = ["| " + " | ".join(str(v) for v in lines[0]) + " |",
+              "| " + " | ".join(["---"] * 3 + ["---:"] * (len(header) - 3)) + " |"]
+        md += ["| " + " | ".join(str(v) for v in r) + " |" for r in lines[1:]]
+        return "\n".join(md)
     widths = [max(len(str(r[i])) for r in lines) for i in range(len(header))]
     out = []
     for k, r in enumerate(lines):
@@ -814,8 +822,14 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--connect-timeout", type=float, default=None)
     p.add_argument("--source-ips", default=None, help="comma list of local addresses, e.g. 127.0.0.1,127.0.0.2")
     p.add_argument("--redis-url", default=None, help="default $PERF_REDIS_URL or redis://127.0.0.1:6379/15")
+    p.add_argument("--report", nargs="+", default=None, metavar="JSON",
+                   help="run nothing: print the table and goals of saved results (later files win)")
+    p.add_argument("--markdown", action="store_true", help="with --report: a Markdown table")
     a = p.parse_args(argv)
     cfg = Config.smoke_defaults() if a.smoke else Config()
+    if a.report:
+        cfg.report_paths = a.report
+        cfg.markdown = a.markdown
     if a.scenarios:
         cfg.scenarios = [s.strip() for s in a.scenarios.split(",") if s.strip()]
         bad = [s for s in cfg.scenarios if s not in ALL_SCENARIOS]
@@ -845,9 +859,50 @@ def parse_args(argv: list[str] | None = None) -> Config:
     return cfg
 
 
+def merge_reports(paths: list[str]) -> dict:
+    """Combine saved JSON reports; a later file's figure replaces an earlier one's."""
+    merged: dict[str, Any] = {"sources": [], "targets": {}, "results": {}, "goals": {}}
+    for path in paths:
+        rep = json.loads(Path(path).read_text())
+        merged["sources"].append({"file": str(path), "started": rep.get("started"), "command": rep.get("command")})
+        merged["machine"] = rep.get("machine")
+        merged["targets"].update(rep.get("targets", {}))
+        for tname, byscen in rep.get("results", {}).items():
+            for scen, byn in byscen.items():
+                merged["results"].setdefault(tname, {}).setdefault(scen, {}).update(byn)
+    for tname, res in merged["results"].items():
+        merged["goals"][tname] = evaluate_goals(res)
+    merged["ratios_townhall_over_reference"] = ratios(merged["results"])
+    return merged
+
+
+async def _run_cancellable(cfg: Config, log) -> dict:
+    """run_all, with SIGTERM cancelling it like Ctrl-C does, so servers and
+    generator processes are always stopped."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await run_all(cfg, log=log)
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
-    report = asyncio.run(run_all(cfg, log=lambda s: print(s, file=sys.stderr, flush=True)))
+    if cfg.report_paths:
+        report = merge_reports(cfg.report_paths)
+        print(render_table(report["results"], list(report["results"]), markdown=cfg.markdown))
+        print()
+        print(render_goals(report))
+        return 0
+    try:
+        report = asyncio.run(_run_cancellable(cfg, log=lambda s: print(s, file=sys.stderr, flush=True)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("interrupted: servers and generator processes stopped", file=sys.stderr)
+        return 130
     out = cfg.json_path or RESULTS_DIR / f"bench-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))

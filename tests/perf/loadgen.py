@@ -304,7 +304,10 @@ class SioClient:
             self._reader.cancel()
             try:
                 await self._reader
-            except BaseException:
+            except asyncio.CancelledError:
+                if asyncio.current_task().cancelling():
+                    raise
+            except Exception:
                 pass
         if self._own_session and self._session is not None:
             await self._session.close()

@@ -12,7 +12,8 @@
 //     Redis deliver each other's broadcasts (scale-out);
 //   * PORT (default 3000) and HOST (default 127.0.0.1) from the environment;
 //   * prints "ready" on stdout once listening (and, with Redis, subscribed);
-//   * exits cleanly (code 0) on SIGTERM or SIGINT.
+//   * exits cleanly (code 0) on SIGTERM or SIGINT, and when PARENT_PID is
+//     set and that process has gone.
 
 const http = require('http');
 const { Server } = require('socket.io');
@@ -108,6 +109,17 @@ function shutdown(signal) {
   });
 }
 process.on('SIGTERM', () => shutdown('SIGTERM'));
+// PARENT_PID: stop when the harness that started us is gone (even if it was SIGKILLed).
+const PARENT_PID = parseInt(process.env.PARENT_PID || '0', 10);
+if (PARENT_PID > 0) {
+  setInterval(() => {
+    try {
+      process.kill(PARENT_PID, 0);
+    } catch (err) {
+      shutdown('parent exit');
+    }
+  }, 2000).unref();
+}
 process.on('SIGINT', () => shutdown('SIGINT'));
 
 setupRedis()

@@ -71,7 +71,7 @@ class ReferenceTarget(BaseTarget):
         try:
             for _ in range(processes):
                 port = self.free_port(self.ctx.host)
-                env = dict(os.environ, PORT=str(port), HOST=self.ctx.host, REDIS_KEY=key)
+                env = dict(os.environ, PORT=str(port), HOST=self.ctx.host, REDIS_KEY=key, PARENT_PID=str(os.getpid()))
                 env.pop("REDIS_URL", None)
                 if use_redis:
                     env["REDIS_URL"] = self.ctx.redis_url
