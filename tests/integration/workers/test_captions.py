@@ -11,7 +11,6 @@ import uuid
 import pytest
 from flask import g
 
-from services.media import webvtt
 from tenants.db import tenant_scope
 from tests.support.workers import wait_until
 from workers.captions import measure
@@ -109,15 +108,26 @@ def _transcript_text(world):
         return tx.value("select text from transcripts where room_id = %s", [world.room["id"]])
 
 
+_shared: dict = {}
+
+
+@pytest.fixture()
+def upload_world(make_world):
+    """One live room for the refused uploads (none of them may write anything)."""
+    if "world" not in _shared:
+        _shared["world"] = make_world(state="live")
+    return _shared["world"]
+
+
 @pytest.mark.parametrize("name, data, message", [
     ("empty.wav", b"", "The file is empty (0 bytes)"),
     ("notes.wav", b"These are meeting notes, not a recording.\n" * 20, "not an audio or video recording"),
     ("broken.wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 200, "could not find any sound"),
     ("page.mp4", b"\x00\x00\x00\x18ftypmp42" + b"<html>not a video</html>" * 10, "could not find any sound"),
 ])
-def test_malformed_uploads_are_refused_clearly_and_leave_nothing(app_ctx, app, make_world, client, signed_in,
+def test_malformed_uploads_are_refused_clearly_and_leave_nothing(app_ctx, app, upload_world, client, signed_in,
                                                                  name, data, message):
-    world = make_world(state="live")
+    world = upload_world
     signed_in(world.tenant, world.admin)
     response = _upload(client, world, name, data)
     assert response.status_code == 422 and message in response.get_data(as_text=True)
@@ -125,8 +135,8 @@ def test_malformed_uploads_are_refused_clearly_and_leave_nothing(app_ctx, app, m
     _assert_nothing_written(app, world)
 
 
-def test_too_large_uploads_are_refused(app_ctx, app, make_world, client, signed_in, clip):
-    world = make_world(state="live")
+def test_too_large_uploads_are_refused(app_ctx, app, upload_world, client, signed_in, clip):
+    world = upload_world
     signed_in(world.tenant, world.admin)
     original = app.config["TOWNHALL"]
     app.config["TOWNHALL"] = original.with_overrides(media_max_bytes=64 * 1024)
@@ -138,8 +148,8 @@ def test_too_large_uploads_are_refused(app_ctx, app, make_world, client, signed_
     _assert_nothing_written(app, world)
 
 
-def test_moderators_cannot_upload(app_ctx, app, make_world, client, signed_in, clip):
-    world = make_world(state="live")
+def test_moderators_cannot_upload(app_ctx, app, upload_world, client, signed_in, clip):
+    world = upload_world
     signed_in(world.tenant, world.moderator)
     response = _upload(client, world, "intro.wav", clip.read_bytes())
     assert response.status_code == 403 and "Your role does not allow this action." in response.get_data(as_text=True)
@@ -160,3 +170,41 @@ def test_word_error_rate_and_speed_on_three_spoken_clips(tmp_path):
     total_words = sum(len(measure.words(r.text)) for r in results)
     overall = sum(r.wer * len(measure.words(r.text)) for r in results) / total_words
     assert overall <= 0.35 and all(r.rtf < 1.0 for r in results)
+
+
+def test_a_recording_whose_task_was_lost_is_found_by_the_sweep(app_ctx, make_world, worker, clip):
+    from datetime import datetime, timedelta, timezone
+    from services.media import actions
+    from workers.captions.tasks import sweep
+
+    world = make_world(state="live")
+    upload, size = actions.receive(io.BytesIO(clip.read_bytes()), 10 * 1024 * 1024)
+    with tenant_scope(world.tenant.id) as tx:
+        media = actions.attach_media(tx, world.admin, world.room["id"], title="Lost task", upload=upload, size=size)
+        tx._after_commit.clear()   # as if Redis lost the task
+    assert sweep.run(datetime.now(timezone.utc).isoformat()) == 0   # not overdue yet
+    assert sweep.run((datetime.now(timezone.utc) + timedelta(minutes=11)).isoformat()) == 1
+    done = wait_until(lambda: [m for m in _media(world) if m["status"] == "ready"], 90, 0.3, "captions")
+    assert done[0]["id"] == media["id"] and done[0]["captions_vtt"].startswith("WEBVTT")
+
+
+def test_another_tenants_staff_cannot_see_or_change_recordings(app_ctx, make_world, make_staff, client, signed_in,
+                                                              clip):
+    from services.media import actions
+
+    world = make_world(state="live")
+    upload, size = actions.receive(io.BytesIO(clip.read_bytes()), 10 * 1024 * 1024)
+    with tenant_scope(world.tenant.id) as tx:
+        media = actions.attach_media(tx, world.admin, world.room["id"], title="Private", upload=upload, size=size)
+        tx._after_commit.clear()
+    other = make_world(state="live")
+    signed_in(other.tenant, other.admin)
+    g.pop("staff", None)
+    assert client.get(f"/t/{other.tenant.slug}/console/media/{media['id']}/captions").status_code == 404
+    g.pop("staff", None)
+    assert client.post(f"/t/{other.tenant.slug}/console/media/{media['id']}/captions",
+                       data={"captions": "WEBVTT\n\n00:00.000 --> 00:01.000\nhacked\n"}).status_code == 404
+    g.pop("staff", None)
+    assert client.get(f"/t/{other.tenant.slug}/console/rooms/{world.room['id']}/media").status_code == 404
+    assert client.get(f"/t/{other.tenant.slug}/media/{media['id']}").status_code == 404
+    assert _media(world)[0]["captions_vtt"] is None

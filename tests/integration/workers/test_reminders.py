@@ -15,7 +15,7 @@ from icalendar import Calendar
 from services.residents import registrations
 from services.rooms import actions as room_actions
 from tenants.db import tenant_scope
-from tests.support.workers import start_worker, wait_until
+from tests.support.workers import start_worker, stop_all, wait_until
 from workers import reminders
 from workers.celery_app import celery_app
 
@@ -25,8 +25,7 @@ def two_workers(worker_env, work_dir):
     celery_app.control.purge()
     procs = [start_worker(worker_env, work_dir, queues="default,mail", name=f"worker-{n}") for n in (1, 2)]
     yield procs
-    for proc in procs:
-        proc.stop()
+    stop_all(procs)
 
 
 @pytest.fixture()

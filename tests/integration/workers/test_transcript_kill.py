@@ -3,9 +3,8 @@ the task completes once on another worker (acks_late + reject_on_worker_lost; th
 redelivers after a short visibility timeout set by CELERY_VISIBILITY_TIMEOUT)."""
 from __future__ import annotations
 
-from services.live import actions as live
-from services.rooms import actions as room_actions
 from tenants.db import tenant_scope
+from tests.integration.workers.helpers import answer_and_close
 from tests.support.workers import start_worker, wait_until
 from workers.celery_app import celery_app
 
@@ -20,12 +19,7 @@ def test_killed_mid_transcript_then_completed_once_elsewhere(app_ctx, make_world
                                    "CELERY_VISIBILITY_TIMEOUT": VISIBILITY})
     try:
         world = make_world(state="live")
-        resident = world.join("Dana")
-        with tenant_scope(world.tenant.id) as tx:
-            question = live.submit_question(tx, resident, "When will the new station open?")
-            live.approve_question(tx, world.moderator, question["id"])
-            live.answer_question(tx, world.host, question["id"], "Next spring.")
-            room_actions.change_state(tx, world.host, world.room["id"], "closed")
+        answer_and_close(world, "Dana", "When will the new station open?", "Next spring.")   # enqueues the build
         wait_until(lambda: (marker / str(world.room["id"])).exists(), 60, 0.2, "the task to reach its pause")
         slow.kill()   # mid-task: built, not stored
     finally:
