@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test setup setup-test browser-deps bench clean translations
+.PHONY: dev test setup setup-test browser-deps media-deps bench clean translations
 
 dev: setup
 	$(BIN)/townhall dev
 
-test: setup-test browser-deps
+test: setup-test browser-deps media-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed node_modules/.installed translations
@@ -42,6 +42,12 @@ browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# ffmpeg (audio from any upload; without it only WAV is accepted), espeak-ng + sox (spoken test clips).
+media-deps:
+	@command -v ffmpeg >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 && command -v sox >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq ffmpeg espeak-ng sox >/dev/null; }
 
 bench: setup-test
 	$(BIN)/python -m tests.perf.harness

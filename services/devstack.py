@@ -78,7 +78,7 @@ def run_dev_stack(*, web_port: int, live_port: int, seed: bool) -> int:
         if "SMTP_URL" not in os.environ:  # the default SMTP_URL points at the local sink
             procs["mail"] = _spawn("mail", ["mail-sink"], env)
         print(f"townhall: web on http://localhost:{web_port}/  live on http://localhost:{live_port}/  "
-              "mail at /dev/mail (Ctrl-C stops everything)", flush=True)
+              f"mail at http://localhost:{web_port}/dev/mail/ (Ctrl-C stops everything)", flush=True)
         while not stopping.wait(0.5):
             dead = [n for n, p in procs.items() if p.poll() is not None]
             if dead:

@@ -22,6 +22,7 @@ BEAT_SCHEDULE = {
     "reminders-due": {"task": "townhall.reminders.dispatch_due", "schedule": 60.0},
     "mail-sweep": {"task": "townhall.mail.sweep", "schedule": 60.0},
     "transcripts-sweep": {"task": "townhall.transcripts.sweep", "schedule": 300.0},
+    "captions-sweep": {"task": "townhall.captions.sweep", "schedule": 300.0},
     "retention-daily": {"task": "townhall.retention.purge", "schedule": crontab(hour=3, minute=30)},
 }
 
@@ -64,7 +65,7 @@ def make_celery() -> Celery:
         broker_connection_retry_on_startup=True,
         timezone="UTC",
         beat_schedule=BEAT_SCHEDULE,
-        task_routes={"townhall.mail.*": {"queue": "mail"}, "townhall.captions.*": {"queue": "media"}},
+        task_routes={"townhall.mail.send": {"queue": "mail"}, "townhall.captions.transcribe": {"queue": "media"}},
         worker_hijack_root_logger=False,
     )
     return app

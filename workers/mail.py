@@ -112,6 +112,11 @@ def build_message(config: Config, *, message_id: str, sender_name: str, to: str,
     return msg
 
 
+def wire_bytes(message: EmailMessage) -> bytes:
+    """The message as SMTP carries it: CRLF line ends (smtplib sends bytes as they are)."""
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
 def queue_mail(tx: Tx, *, ref: str, kind: str, to: str, rendered: Rendered, sender_name: str = "",
                headers: dict[str, str] | None = None, attachments: tuple[Attachment, ...] = (),
                date: datetime | None = None) -> uuid.UUID | None:
@@ -123,7 +128,7 @@ def queue_mail(tx: Tx, *, ref: str, kind: str, to: str, rendered: Rendered, send
                             date=date or datetime.now(timezone.utc), headers=headers, attachments=attachments)
     row = tx.one("insert into outbound_mail (id, tenant_id, ref, kind, to_address, subject, message)"
                  " values (%s, %s, %s, %s, %s, %s, %s) on conflict (tenant_id, ref) do nothing returning id",
-                 [mail_id, tx.tenant_id, ref, kind, to, rendered.subject, message.as_bytes()])
+                 [mail_id, tx.tenant_id, ref, kind, to, rendered.subject, wire_bytes(message)])
     if row is None:
         return None
     tenant_id = tx.tenant_id

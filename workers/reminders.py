@@ -105,7 +105,7 @@ def _outcome(reminder: dict, registration: dict | None, room: dict | None, now: 
 
 
 def dispatch_due_in_tenant(tenant_id, now: datetime, limit: int = BATCH) -> int:
-    queued = 0
+    """Claim this tenant's due reminders; returns how many this call claimed (sent or skipped)."""
     with tenant_scope(tenant_id) as tx:
         due = tx.all("select * from reminders where sent_at is null and due_at <= %s"
                      " order by due_at, id limit %s for update skip locked", [now, limit])
@@ -116,14 +116,14 @@ def dispatch_due_in_tenant(tenant_id, now: datetime, limit: int = BATCH) -> int:
             if template:
                 queue_registration_mail(tx, template, registration, room, ref=f"reminder:{reminder['id']}",
                                         extra={"offset_words": _offset_words(reminder["offset_minutes"])})
-                queued += 1
             tx.execute("update reminders set sent_at = %s, outcome = %s where id = %s",
                        [now, "sent" if template else "skipped", reminder["id"]])
-    return queued
+    return len(due)
 
 
 def dispatch_due(now: datetime) -> int:
-    """Every tenant's due reminders → queued messages. Safe to run concurrently."""
+    """Every tenant's due reminders → queued messages; returns how many were claimed. Safe to run
+    concurrently."""
     return sum(dispatch_due_in_tenant(tenant_id, now) for tenant_id in tenants_with_due_work("reminders", now))
 
 
@@ -131,7 +131,7 @@ def dispatch_due(now: datetime) -> int:
 def dispatch_due_task(now: str | None = None) -> int:
     count = dispatch_due(moment(now))
     if count:
-        log.info("queued %s reminder message(s)", count)
+        log.info("claimed %s due reminder(s)", count)
     return count
 
 

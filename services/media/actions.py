@@ -61,6 +61,10 @@ def media_dir() -> Path:
     return Path(current_app.config["TOWNHALL"].media_dir)
 
 
+def size_text(n: int) -> str:
+    return f"{n // (1024 * 1024)} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+
+
 def receive(stream: BinaryIO, max_bytes: int) -> tuple[Path, int]:
     """Copy an upload to a temporary file, refusing it as soon as it passes the limit."""
     tmp_dir = media_dir() / "tmp"
@@ -72,7 +76,7 @@ def receive(stream: BinaryIO, max_bytes: int) -> tuple[Path, int]:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise ValidationFailed(f"The file is larger than the {max_bytes // (1024 * 1024)} MB limit. "
+                    raise ValidationFailed(f"The file is larger than the {size_text(max_bytes)} limit. "
                                            "Upload a shorter or more compressed recording.", field="file")
                 out.write(chunk)
             out.flush()

@@ -57,7 +57,7 @@ def upload(room_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _page(room_id, {exc.field or "form": exc.message}, 400 if exc.status < 500 else exc.status)
+        return _page(room_id, {exc.field or "form": exc.message}, exc.status)
     finally:
         if upload_path is not None:
             upload_path.unlink(missing_ok=True)   # moved on success; removed on any failure

@@ -120,6 +120,9 @@ begin
     return query select distinct r.tenant_id from rooms r
       where r.state in ('closed', 'archived') and r.closed_at <= p_now
         and not exists (select 1 from transcripts t where t.room_id = r.id);
+  elsif p_kind = 'media' then
+    return query select distinct m.tenant_id from media m
+      where m.status = 'queued' and m.created_at <= p_now;
   elsif p_kind = 'retention' then
     return query select t.id from tenants t
       where exists (select 1 from registrations g where g.tenant_id = t.id)

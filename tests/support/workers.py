@@ -48,6 +48,15 @@ class Proc:
                 self.kill()
 
 
+def stop_all(procs: list[Proc]) -> None:
+    """Warm shutdown of several workers at once (each waits for its running task)."""
+    for p in procs:
+        if p.proc.poll() is None:
+            os.killpg(p.proc.pid, signal.SIGTERM)
+    for p in procs:
+        p.stop()
+
+
 def _spawn(name: str, args: list[str], env: dict, log_dir: Path) -> Proc:
     log_path = log_dir / f"{name}-{time.time_ns()}.log"
     out = open(log_path, "wb")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -17,7 +18,8 @@ from services.media import webvtt
 from tenants.db import tenant_scope
 from workers.captions.audio import SAMPLE_RATE, AudioError, load_samples
 from workers.captions.engine import get_engine
-from workers.celery_app import celery_app, enqueue
+from workers.celery_app import celery_app, enqueue, moment
+from workers.mail import tenants_with_due_work
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +70,17 @@ def transcribe(tenant_id: str, media_id: str) -> str:
 
 def enqueue_captions(tenant_id, media_id) -> None:
     enqueue(transcribe, str(tenant_id), str(media_id), queue="media")
+
+
+@celery_app.task(name="townhall.captions.sweep", acks_late=True)
+def sweep(now: str | None = None) -> int:
+    """Recordings still waiting after ten minutes (their task was lost): enqueue them again."""
+    cutoff = moment(now) - timedelta(minutes=10)
+    count = 0
+    for tenant_id in tenants_with_due_work("media", cutoff):
+        with tenant_scope(tenant_id) as tx:
+            waiting = tx.all("select id from media where status = 'queued' and created_at <= %s", [cutoff])
+        for row in waiting:
+            enqueue_captions(tenant_id, row["id"])
+        count += len(waiting)
+    return count

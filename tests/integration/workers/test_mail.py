@@ -10,10 +10,13 @@ from tests.support.workers import wait_until
 from workers import mail
 
 
+LONG_TEXT = "Plain words. " + "A long paragraph of words – with non-ASCII text. " * 60
+
+
 def queue_test_mail(tenant, to: str, ref: str | None = None, enqueue: bool = True):
     with tenant_scope(tenant.id) as tx:
         mail_id = mail.queue_mail(tx, ref=ref or f"test:{uuid.uuid4()}", kind="test", to=to,
-                                  rendered=mail.Rendered("Hello from the test", "Plain words.", "<p>Rich words.</p>"),
+                                  rendered=mail.Rendered("Hello from the test", LONG_TEXT, "<p>Rich words.</p>"),
                                   sender_name=tenant.name)
         if not enqueue:
             tx._after_commit.clear()
@@ -33,7 +36,9 @@ def test_a_queued_message_is_sent_once_with_both_parts(app_ctx, make_tenant, wor
     assert queue_test_mail(tenant, to, ref) is None            # the same ref again: no second message
     [message] = sink.wait_for(to)
     assert message.subject == "Hello from the test"
-    assert message.text().strip() == "Plain words." and "<p>Rich words.</p>" in message.html()
+    assert message.text().strip() == LONG_TEXT.strip() and "<p>Rich words.</p>" in message.html()
+    raw = bytes(mail_row(tenant, mail_id)["message"])   # SMTP line ends, so any server accepts it
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
     assert message.message["From"] == f"{tenant.name} <no-reply@townhall.local>"
     assert message.message["Message-ID"] == f"<{mail_id}@townhall.local>"
     row = wait_until(lambda: (r := mail_row(tenant, mail_id))["status"] == "sent" and r)
