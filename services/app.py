@@ -44,6 +44,7 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
 
 
 def _register_slices(app: Flask) -> None:
+    from services.branding.views import bp as branding_bp
     from services.console.views import bp as console_bp
     from services.residents.views import bp as residents_bp
     from services.signup.views import bp as signup_bp
@@ -54,3 +55,4 @@ def _register_slices(app: Flask) -> None:
     app.register_blueprint(residents_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(signup_bp)
+    app.register_blueprint(branding_bp)

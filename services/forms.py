@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from tenants.errors import DomainError, ValidationFailed
+from tenants.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 
 T = TypeVar("T")
 
@@ -16,10 +16,11 @@ def field_errors(exc: DomainError) -> dict[str, str]:
 
 
 def attempt(action: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
-    """(result, {}) or (None, errors). Not-found stays an error page: no form can fix it."""
+    """(result, {}) or (None, errors). Not found and not allowed stay error pages (404, 403): no form
+    input can fix them."""
     try:
         return action(), {}
+    except (NotFound, PermissionDenied):
+        raise
     except DomainError as exc:
-        if exc.status == 404:
-            raise
         return None, field_errors(exc)

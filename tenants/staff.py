@@ -113,9 +113,9 @@ def accept_invitation(tx: Tx, *, token: str, password: str, ip: str | None) -> S
 
 def change_role(tx: Tx, actor: Staff, staff_id, role: str) -> dict:
     require(actor.role, "staff.manage")
+    row = _target(tx, staff_id)
     if role not in ROLES:
         raise ValidationFailed("Choose admin, host or moderator.", field="role")
-    row = _target(tx, staff_id)
     if row["id"] == actor.id:
         raise Forbidden("You cannot change your own role: ask another admin.")
     if row["role"] == "panelist":

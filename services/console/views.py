@@ -22,6 +22,7 @@ from services.rooms.schemas import RoomSchema, london
 from services.tenant_routes import tenant_blueprint
 from services.validation import load
 from tenants import auth
+from tenants.branding import tenant_settings
 from tenants.db import tenant_scope
 from tenants.errors import DomainError
 from tenants.roles import can, require, require_room
@@ -116,8 +117,18 @@ def _room_form(room_id):
         if not errors:
             flash("Chat saved.", "success")
             return redirect(url_for(".moderate", room_id=saved["id"]))
-    return render_template("console/room_form.html", room=room, errors=errors, form=request.form,
+    form = request.form if request.method == "POST" or room else _new_room_defaults()
+    return render_template("console/room_form.html", room=room, errors=errors, form=form,
                            london=london), (400 if errors else 200)
+
+
+def _new_room_defaults() -> dict:
+    """A new chat starts from the organisation's default options (Settings)."""
+    with tenant_scope(g.tenant.id) as tx:
+        settings = tenant_settings(tx)
+    defaults = settings["room_defaults"]
+    return {"mode": defaults["mode"], "votes_enabled": "on" if defaults["votes_enabled"] else "off",
+            "slow_mode_seconds": str(defaults["slow_mode_seconds"]), "language": settings["languages"][0]}
 
 
 @bp.post("/rooms/<room_id>/delete")
@@ -167,10 +178,10 @@ def command(room_id, name):
     cmd = commands.STAFF_COMMANDS.get(name) or abort(404)
     back = request.form.get("back") if request.form.get("back") in ("moderate", "host") else "moderate"
     try:
-        data = commands.validate(cmd, request.form.to_dict() | _lists(name))
         with tenant_scope(g.tenant.id) as tx:
-            room = get_room(tx, room_id)
+            room = get_room(tx, room_id)          # someone else's chat is not found, whatever the input
             require_room(tx, current_staff(), room["id"])
+            data = commands.validate(cmd, request.form.to_dict() | _lists(name))
             commands.execute(cmd, tx, current_staff(), room, data)
     except DomainError as exc:
         if exc.status == 404:
@@ -188,4 +199,4 @@ def _lists(name: str) -> dict:
 
 
 # The other console pages register their routes on `bp` (imported for that side effect).
-from services.console import account, staff_pages  # noqa: E402,F401
+from services.console import account, settings_pages, staff_pages  # noqa: E402,F401
