@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
+from flask import g
+from marshmallow import Schema
+
+from services.validation import load
+from tenants.db import Tx, tenant_scope
 from tenants.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 
 T = TypeVar("T")
@@ -24,3 +29,12 @@ def attempt(action: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
         raise
     except DomainError as exc:
         return None, field_errors(exc)
+
+
+def submit(schema: type[Schema], data, action: Callable[[Tx, dict], T]) -> tuple[T | None, dict[str, str]]:
+    """Validate `data` with `schema`, then run `action(tx, values)` in the current tenant's scope."""
+    def run():
+        values = load(schema, data)
+        with tenant_scope(g.tenant.id) as tx:
+            return action(tx, values)
+    return attempt(run)

@@ -23,7 +23,12 @@ class FormSchema(Schema):
             data = data.to_dict()
         if not isinstance(data, dict):
             return data
-        return {k: v.strip() if isinstance(v, str) and "password" not in k else v for k, v in data.items()}
+        return self.tidy({k: v.strip() if isinstance(v, str) and "password" not in k else v
+                          for k, v in data.items()})
+
+    def tidy(self, data: dict) -> dict:
+        """Per-form clean-up after stripping (one pre_load hook: marshmallow does not order several)."""
+        return data
 
 
 class SignInSchema(FormSchema):
@@ -112,10 +117,20 @@ class DefaultsSchema(FormSchema):
                             validate=validate.Length(min=1, error="Offer at least one language."),
                             error_messages={"required": "Offer at least one language."})
 
-    @pre_load
-    def checkboxes(self, data, **kwargs):
-        if isinstance(data, dict) and data.get("votes_enabled") in ("on", "off", ""):
+    def tidy(self, data):
+        if data.get("votes_enabled") in ("on", "off", ""):
             data["votes_enabled"] = data["votes_enabled"] == "on"
+        return data
+
+
+class SsoSchema(FormSchema):
+    sso_enabled = fields.Boolean(load_default=False)
+    sso_issuer = fields.String(load_default="", validate=validate.Length(max=300))
+    sso_client_id = fields.String(load_default="", validate=validate.Length(max=200))
+    sso_client_secret = fields.String(load_default="", validate=validate.Length(max=500))
+
+    def tidy(self, data):
+        data["sso_enabled"] = data.get("sso_enabled") == "on"
         return data
 
 
@@ -126,9 +141,8 @@ class AuditFilterSchema(FormSchema):
     date_to = fields.Date(load_default=None, error_messages={"invalid": "Enter a date like 2026-03-31."})
     page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
 
-    @pre_load
-    def blanks(self, data, **kwargs):
-        return {k: v for k, v in data.items() if v != ""} if isinstance(data, dict) else data
+    def tidy(self, data):
+        return {k: v for k, v in data.items() if v != ""}
 
     @validates_schema
     def ordered(self, data, **kwargs):

@@ -10,11 +10,12 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 
 from services.branding.views import brand_css, css_response
 from services.console.auth import current_staff, staff_required
-from services.console.schemas import AuditFilterSchema, BrandingSchema, DefaultsSchema, london_day_bounds
+from services.console.schemas import (AuditFilterSchema, BrandingSchema, DefaultsSchema, SsoSchema,
+                                      london_day_bounds)
 from services.console.views import bp
-from services.forms import attempt
+from services.forms import attempt, submit
 from services.validation import load
-from tenants import branding
+from tenants import branding, sso
 from tenants.db import tenant_scope
 from tenants.roles import require
 
@@ -30,7 +31,7 @@ def _settings_page(errors=None, form=None, preview=None, status=200):
     ratios = {"primary": branding.shown_ratio(branding.contrast(colours["primary"], branding.TEXT_ON_PRIMARY)),
               "accent": branding.shown_ratio(branding.contrast(colours["accent"], branding.TEXT_ON_ACCENT))}
     return render_template("console/settings.html", settings=settings, errors=errors or {}, form=form,
-                           preview=preview, ratios=ratios,
+                           preview=preview, ratios=ratios, sso_redirect=url_for(".sso_callback", _external=True),
                            footer_text="\n".join(f"{link['label']} | {link['url']}" for link in settings["footer_links"]),
                            preview_css=url_for(".settings_preview_css", primary=colours["primary"],
                                                accent=colours["accent"])), status
@@ -95,14 +96,21 @@ def settings_logo():
 @bp.post("/settings/defaults")
 @staff_required
 def settings_defaults():
-    def save():
-        data = load(DefaultsSchema, _with_lists(("languages",)))
-        with tenant_scope(g.tenant.id) as tx:
-            return branding.update_defaults(tx, current_staff(), data)
-    _, errors = attempt(save)
+    _, errors = submit(DefaultsSchema, _with_lists(("languages",)),
+                       lambda tx, data: branding.update_defaults(tx, current_staff(), data))
     if errors:
         return _settings_page(errors, {"defaults": _with_lists(("languages",))}, status=400)
     flash("Settings saved.", "success")
+    return redirect(url_for(".settings"))
+
+
+@bp.post("/settings/sso")
+@staff_required
+def settings_sso():
+    _, errors = submit(SsoSchema, request.form, lambda tx, data: sso.update_settings(tx, current_staff(), data))
+    if errors:
+        return _settings_page(errors, {"sso": request.form}, status=400)
+    flash("Single sign-on settings saved.", "success")
     return redirect(url_for(".settings"))
 
 

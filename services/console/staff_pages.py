@@ -7,10 +7,9 @@ from flask import flash, g, redirect, render_template, request, url_for
 from services.console.auth import current_staff, staff_required
 from services.console.schemas import InviteSchema, PersonSchema
 from services.console.views import bp
-from services.forms import attempt
+from services.forms import attempt, submit
 from services.ids import parse_uuid
 from services.rooms.queries import get_room
-from services.validation import load
 from tenants import staff as staff_actions
 from tenants.auth import ROLES
 from tenants.db import tenant_scope
@@ -39,11 +38,8 @@ def staff_list():
 @bp.post("/staff/invite")
 @staff_required
 def staff_invite():
-    def invite():
-        data = load(InviteSchema, request.form)
-        with tenant_scope(g.tenant.id) as tx:
-            return staff_actions.invite_staff(tx, current_staff(), link_for=_invite_link, **data)
-    result, errors = attempt(invite)
+    result, errors = submit(InviteSchema, request.form, lambda tx, data: staff_actions.invite_staff(
+        tx, current_staff(), link_for=_invite_link, **data))
     if errors:
         return _staff_page(errors, request.form)
     flash(f"Invitation sent to {result[0]['email']}.", "success")
@@ -101,13 +97,9 @@ def panelists(room_id):
     with tenant_scope(g.tenant.id) as tx:
         room = get_room(tx, room_id)
     if request.method == "POST":
-        def invite():
-            data = load(PersonSchema, request.form)
-            with tenant_scope(g.tenant.id) as tx:
-                return staff_actions.invite_panelist(
-                    tx, current_staff(), room["id"],
-                    link_for=lambda token: url_for(".panelist_link", token=token, _external=True), **data)
-        result, errors = attempt(invite)
+        result, errors = submit(PersonSchema, request.form, lambda tx, data: staff_actions.invite_panelist(
+            tx, current_staff(), room["id"],
+            link_for=lambda token: url_for(".panelist_link", token=token, _external=True), **data))
         if not errors:
             flash(f"Invitation sent to {result[0]['email']}. You can also give them this link.", "success")
             link = url_for(".panelist_link", token=result[1], _external=True)

@@ -4,12 +4,16 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.support.servers import start_server
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+# The machine is shared with other test runs: allow for a slow moment rather than fail.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")

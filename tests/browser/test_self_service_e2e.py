@@ -3,7 +3,6 @@ admin sets up and signs in with TOTP, brands the tenant, and invites a moderator
 signs in. Real web server, real SMTP sink, real PostgreSQL."""
 from __future__ import annotations
 
-import io
 import re
 import uuid
 
