@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
+from services import ratelimit
 from services.console.auth import (clear_session_cookie, current_staff, safe_next, session_token,
                                    set_session_cookie, staff_required)
 from services.console.schemas import SignInSchema
 from services.forms import attempt
-from services import ratelimit
 from services.live import commands
 from services.live.queries import public_snapshot, staff_queue
 from services.live.reasons import REJECTION_REASONS
