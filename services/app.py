@@ -51,6 +51,7 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
 
 
 def _register_slices(app: Flask) -> None:
+    from services.branding.views import bp as branding_bp
     from services.console.views import bp as console_bp
     from services.media.views import bp as media_console_bp
     from services.transcripts.views import bp as transcripts_console_bp
@@ -68,3 +69,4 @@ def _register_slices(app: Flask) -> None:
     if app.config["TOWNHALL"].env == "development":
         from services.devmail import bp as devmail_bp
         app.register_blueprint(devmail_bp)
+    app.register_blueprint(branding_bp)

@@ -38,4 +38,5 @@ def seed() -> list[str]:
         lines.append("created the demo tenant")
     lines.append("demo tenant: http://localhost:5000/t/demo/   (staff console: /t/demo/console/)")
     lines.extend(f"  {role:<9} {email}  password: {DEMO_PASSWORD}" for email, _, role, _ in DEMO_STAFF)
+    lines.append("  (admins set up two-step verification with an authenticator app at first sign-in)")
     return lines

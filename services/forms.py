@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from tenants.errors import DomainError, ValidationFailed
+from flask import g
+from marshmallow import Schema
+
+from services.validation import load
+from tenants.db import Tx, tenant_scope
+from tenants.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 
 T = TypeVar("T")
 
@@ -16,10 +21,20 @@ def field_errors(exc: DomainError) -> dict[str, str]:
 
 
 def attempt(action: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
-    """(result, {}) or (None, errors). Not-found stays an error page: no form can fix it."""
+    """(result, {}) or (None, errors). Not found and not allowed stay error pages (404, 403): no form
+    input can fix them."""
     try:
         return action(), {}
+    except (NotFound, PermissionDenied):
+        raise
     except DomainError as exc:
-        if exc.status == 404:
-            raise
         return None, field_errors(exc)
+
+
+def submit(schema: type[Schema], data, action: Callable[[Tx, dict], T]) -> tuple[T | None, dict[str, str]]:
+    """Validate `data` with `schema`, then run `action(tx, values)` in the current tenant's scope."""
+    def run():
+        values = load(schema, data)
+        with tenant_scope(g.tenant.id) as tx:
+            return action(tx, values)
+    return attempt(run)

@@ -45,6 +45,10 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class PermissionDenied(Forbidden):
+    """The actor's role does not allow the action (roles.require): an error page, not a form message."""
+
+
 class Conflict(DomainError):
     status = 409
     code = "conflict"

@@ -6,7 +6,7 @@ take must be in a room they are on (`require_room`), and they answer only questi
 from __future__ import annotations
 
 from tenants.db import Tx
-from tenants.errors import Forbidden, NotFound
+from tenants.errors import NotFound, PermissionDenied
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "room.create": frozenset({"admin", "host"}),
@@ -41,7 +41,7 @@ def can(role: str, permission: str) -> bool:
 
 def require(role: str, permission: str) -> None:
     if not can(role, permission):
-        raise Forbidden(PERMISSION_MESSAGES.get(permission, "Your role does not allow this action."))
+        raise PermissionDenied(PERMISSION_MESSAGES.get(permission, "Your role does not allow this action."))
 
 
 def on_room(tx: Tx, staff, room_id) -> bool:

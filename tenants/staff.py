@@ -113,9 +113,9 @@ def accept_invitation(tx: Tx, *, token: str, password: str, ip: str | None) -> S
 
 def change_role(tx: Tx, actor: Staff, staff_id, role: str) -> dict:
     require(actor.role, "staff.manage")
+    row = _target(tx, staff_id)
     if role not in ROLES:
         raise ValidationFailed("Choose admin, host or moderator.", field="role")
-    row = _target(tx, staff_id)
     if row["id"] == actor.id:
         raise Forbidden("You cannot change your own role: ask another admin.")
     if row["role"] == "panelist":
@@ -144,6 +144,7 @@ def remove_staff(tx: Tx, actor: Staff, staff_id) -> None:
 def _remove(tx: Tx, row: dict) -> None:
     tx.execute("update staff_users set status = 'removed', password_hash = null, totp_secret = null,"
                " totp_pending_secret = null where id = %s", [row["id"]])
+    tx.execute("delete from room_staff where staff_id = %s and role = 'panelist'", [row["id"]])
     revoke_sessions(tx, row["id"])
     links.revoke_for_staff(tx, row["id"])
 

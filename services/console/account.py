@@ -4,41 +4,17 @@ from __future__ import annotations
 
 import segno
 from flask import flash, g, redirect, render_template, request, url_for
-from marshmallow import EXCLUDE, Schema, fields, validate
 
 from services import ratelimit
 from services.console.auth import (clear_session_cookie, current_staff, safe_next, session_token,
                                    set_session_cookie, staff_required)
+from services.console.schemas import CodeSchema, EmailSchema, NewPasswordSchema
 from services.console.views import bp
 from services.forms import attempt
 from services.request_info import client_ip
 from services.validation import load
 from tenants import auth, links, staff as staff_actions
 from tenants.db import tenant_scope
-
-
-class CodeSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    code = fields.String(required=True, validate=validate.Length(1, 20),
-                         error_messages={"required": "Enter the 6-digit code from your authenticator app."})
-
-
-class EmailSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    email = fields.Email(required=True, error_messages={"required": "Enter your email address.",
-                                                        "invalid": "Enter an email address like name@force.police.uk."})
-
-
-class NewPasswordSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    password = fields.String(required=True, validate=validate.Length(max=256),
-                             error_messages={"required": "Choose a password."})
 
 
 def _expired():

@@ -3,42 +3,18 @@ actions (tenants/staff.py); the pages only hide what a role cannot use."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
-from marshmallow import EXCLUDE, Schema, fields, validate
 
 from services.console.auth import current_staff, staff_required
+from services.console.schemas import InviteSchema, PersonSchema
 from services.console.views import bp
-from services.forms import attempt
+from services.forms import attempt, submit
 from services.ids import parse_uuid
 from services.rooms.queries import get_room
-from services.validation import load
 from tenants import staff as staff_actions
 from tenants.auth import ROLES
 from tenants.db import tenant_scope
 from tenants.errors import NotFound
 from tenants.roles import require
-
-
-class PersonSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    email = fields.Email(required=True, error_messages={"required": "Enter their work email address.",
-                                                        "invalid": "Enter an email address like name@force.police.uk."})
-    display_name = fields.String(required=True, validate=validate.Length(1, 80, error="Enter their name (up to 80 characters)."),
-                                 error_messages={"required": "Enter their name."})
-    title = fields.String(load_default="", validate=validate.Length(max=120))
-
-
-class InviteSchema(PersonSchema):
-    role = fields.String(required=True, validate=validate.OneOf(ROLES, error="Choose admin, host or moderator."),
-                         error_messages={"required": "Choose a role."})
-
-
-class RoleSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    role = fields.String(required=True, validate=validate.OneOf(ROLES, error="Choose admin, host or moderator."))
 
 
 def _invite_link(token: str) -> str:
@@ -62,11 +38,8 @@ def staff_list():
 @bp.post("/staff/invite")
 @staff_required
 def staff_invite():
-    def invite():
-        data = load(InviteSchema, request.form)
-        with tenant_scope(g.tenant.id) as tx:
-            return staff_actions.invite_staff(tx, current_staff(), link_for=_invite_link, **data)
-    result, errors = attempt(invite)
+    result, errors = submit(InviteSchema, request.form, lambda tx, data: staff_actions.invite_staff(
+        tx, current_staff(), link_for=_invite_link, **data))
     if errors:
         return _staff_page(errors, request.form)
     flash(f"Invitation sent to {result[0]['email']}.", "success")
@@ -95,7 +68,7 @@ def staff_resend(staff_id):
 @staff_required
 def staff_role(staff_id):
     return _staff_change(lambda tx: staff_actions.change_role(tx, current_staff(), _uuid(staff_id),
-                                                              load(RoleSchema, request.form)["role"]),
+                                                              request.form.get("role", "")),
                          "Role changed.")
 
 
@@ -124,13 +97,9 @@ def panelists(room_id):
     with tenant_scope(g.tenant.id) as tx:
         room = get_room(tx, room_id)
     if request.method == "POST":
-        def invite():
-            data = load(PersonSchema, request.form)
-            with tenant_scope(g.tenant.id) as tx:
-                return staff_actions.invite_panelist(
-                    tx, current_staff(), room["id"],
-                    link_for=lambda token: url_for(".panelist_link", token=token, _external=True), **data)
-        result, errors = attempt(invite)
+        result, errors = submit(PersonSchema, request.form, lambda tx, data: staff_actions.invite_panelist(
+            tx, current_staff(), room["id"],
+            link_for=lambda token: url_for(".panelist_link", token=token, _external=True), **data))
         if not errors:
             flash(f"Invitation sent to {result[0]['email']}. You can also give them this link.", "success")
             link = url_for(".panelist_link", token=result[1], _external=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
+from services import ratelimit
 from services.console.auth import (clear_session_cookie, current_staff, safe_next, session_token,
                                    set_session_cookie, staff_required)
 from services.console.schemas import SignInSchema
@@ -21,12 +22,14 @@ from services.rooms.queries import get_room, handed_to, list_rooms, panelist_roo
 from services.rooms.schemas import RoomSchema, london
 from services.tenant_routes import tenant_blueprint
 from services.validation import load
-from tenants import auth
+from tenants import auth, sso
+from tenants.branding import tenant_settings
 from tenants.db import tenant_scope
 from tenants.errors import DomainError
 from tenants.roles import can, require, require_room
 
 bp = tenant_blueprint("console", __name__, "/console")
+SIGN_IN_LIMIT = 30      # attempts per network per tenant in 5 minutes (each account also locks after 10 failures)
 
 
 @bp.before_request
@@ -47,6 +50,8 @@ def sign_in():
     if request.method == "POST":
         def check():
             data = load(SignInSchema, request.form)
+            ratelimit.hit(f"sign-in:{g.tenant.id}:{client_ip()}", limit=SIGN_IN_LIMIT, window_seconds=300,
+                          message="Too many sign-in attempts from your network: wait five minutes and try again.")
             with tenant_scope(g.tenant.id) as tx:
                 outcome = auth.sign_in(tx, email=data["email"], password=data["password"], ip=client_ip())
             if outcome.error:
@@ -55,12 +60,15 @@ def sign_in():
         outcome, errors = attempt(check)
         if not errors:
             return set_session_cookie(redirect(after_first_factor(outcome.stage)), outcome.token)
-    return render_template("console/sign_in.html", errors=errors, form=request.form), (400 if errors else 200)
+    with tenant_scope(g.tenant.id) as tx:
+        sso_on = sso.config_from(tenant_settings(tx)) is not None
+    return render_template("console/sign_in.html", errors=errors, form=request.form, sso_on=sso_on), \
+        (400 if errors else 200)
 
 
-def after_first_factor(stage: str) -> str:
+def after_first_factor(stage: str, target: str | None = None) -> str:
     """Where a password (or single sign-on) takes you: the code step, TOTP set-up, or onwards."""
-    target = safe_next(url_for(".dashboard"))
+    target = target or safe_next(url_for(".dashboard"))
     if stage == "mfa":
         return url_for(".sign_in_code", next=target)
     if stage == "setup":
@@ -116,8 +124,18 @@ def _room_form(room_id):
         if not errors:
             flash("Chat saved.", "success")
             return redirect(url_for(".moderate", room_id=saved["id"]))
-    return render_template("console/room_form.html", room=room, errors=errors, form=request.form,
+    form = request.form if request.method == "POST" or room else _new_room_defaults()
+    return render_template("console/room_form.html", room=room, errors=errors, form=form,
                            london=london), (400 if errors else 200)
+
+
+def _new_room_defaults() -> dict:
+    """A new chat starts from the organisation's default options (Settings)."""
+    with tenant_scope(g.tenant.id) as tx:
+        settings = tenant_settings(tx)
+    defaults = settings["room_defaults"]
+    return {"mode": defaults["mode"], "votes_enabled": "on" if defaults["votes_enabled"] else "off",
+            "slow_mode_seconds": str(defaults["slow_mode_seconds"]), "language": settings["languages"][0]}
 
 
 @bp.post("/rooms/<room_id>/delete")
@@ -167,10 +185,10 @@ def command(room_id, name):
     cmd = commands.STAFF_COMMANDS.get(name) or abort(404)
     back = request.form.get("back") if request.form.get("back") in ("moderate", "host") else "moderate"
     try:
-        data = commands.validate(cmd, request.form.to_dict() | _lists(name))
         with tenant_scope(g.tenant.id) as tx:
-            room = get_room(tx, room_id)
+            room = get_room(tx, room_id)          # someone else's chat is not found, whatever the input
             require_room(tx, current_staff(), room["id"])
+            data = commands.validate(cmd, request.form.to_dict() | _lists(name))
             commands.execute(cmd, tx, current_staff(), room, data)
     except DomainError as exc:
         if exc.status == 404:
@@ -188,4 +206,4 @@ def _lists(name: str) -> dict:
 
 
 # The other console pages register their routes on `bp` (imported for that side effect).
-from services.console import account, staff_pages  # noqa: E402,F401
+from services.console import account, settings_pages, sso_pages, staff_pages  # noqa: E402,F401

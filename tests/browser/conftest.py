@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tenants.auth import sign_in
 from tenants.db import tenant_scope
@@ -30,6 +30,9 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 TIMEOUT_MS = 10_000
 
 pytestmark = pytest.mark.browser
+
+# The machine may be shared with other test runs: allow for a slow moment rather than fail.
+expect.set_options(timeout=15_000)
 
 
 def _ensure_chromium() -> None:
@@ -212,3 +215,9 @@ def showcase(app) -> Showcase:
                            ["Town centre", "Riverside", "Villages"], "live")
             rooms.change_state(tx, admin, made["closed"]["id"], "closed")
         return Showcase(tenant, admin, host, moderator, made)
+
+
+@pytest.fixture(scope="session")
+def web_server(site):
+    """The web process of `site` (tests that only need pages, not the live server)."""
+    return site.web

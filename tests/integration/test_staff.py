@@ -193,3 +193,20 @@ def test_moderators_cannot_invite_panelists(app_ctx, make_world):
     with tenant_scope(world.tenant.id) as tx, pytest.raises(Forbidden):
         staff_actions.invite_panelist(tx, world.moderator, world.room["id"], email="pc@force.police.uk",
                                       display_name="PC Lee", link_for=_link)
+
+
+def test_a_removed_panelist_invited_to_another_chat_does_not_regain_the_first(app_ctx, make_world):
+    from services.rooms import actions as room_actions
+    from tenants.roles import on_room
+
+    world = make_world()
+    with tenant_scope(world.tenant.id) as tx:
+        row, _ = staff_actions.invite_panelist(tx, world.admin, world.room["id"], email="pc@force.police.uk",
+                                               display_name="PC Lee", link_for=_link)
+        staff_actions.remove_staff(tx, world.admin, row["id"])
+        second = room_actions.create_room(tx, world.admin, {**{k: world.room[k] for k in ("starts_at", "ends_at")},
+                                                            "title": "Second chat"})
+        staff_actions.invite_panelist(tx, world.admin, second["id"], email="pc@force.police.uk",
+                                      display_name="PC Lee", link_for=_link)
+        panelist = staff_by_id(tx, row["id"])
+        assert on_room(tx, panelist, second["id"]) and not on_room(tx, panelist, world.room["id"])
