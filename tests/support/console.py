@@ -21,7 +21,7 @@ def totp_code(secret: str, steps_ahead: int = 0) -> str:
 def enable_totp(tenant, staff) -> str:
     secret = pyotp.random_base32()
     with tenant_scope(tenant.id) as tx:
-        tx.execute("update staff_users set totp_secret = %s where id = %s", [secret, staff.id])
+        tx.execute("update staff_users set totp_secret = %s, totp_last_counter = 0 where id = %s", [secret, staff.id])
     return secret
 
 

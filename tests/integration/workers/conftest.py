@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.support.console import enable_totp, sign_in as console_sign_in
 from tests.support.workers import start_sink, start_worker
 from workers.celery_app import celery_app
 
@@ -50,7 +51,9 @@ def worker(worker_env, work_dir):
 @pytest.fixture()
 def signed_in(client):
     def sign_in(tenant, staff):
-        response = client.post(f"/t/{tenant.slug}/console/sign-in", data={"email": staff.email, "password": PASSWORD})
-        assert response.status_code == 302, response.get_data(as_text=True)
+        secret = enable_totp(tenant, staff) if staff.role == "admin" else None  # admins must use TOTP
+        response = console_sign_in(client, tenant, staff.email, secret=secret)
+        assert response.status_code == 302 and response.location.endswith(f"/t/{tenant.slug}/console/"), \
+            response.get_data(as_text=True)
         return client
     return sign_in

@@ -1,5 +1,5 @@
-"""The pages added for registrations, transcripts and recordings, in real Chromium against a real
-`townhall web` process: axe-core finds no WCAG 2.2 A/AA violation, and the forms work by keyboard."""
+"""The pages added for registrations, transcripts and recordings, in real Chromium (the session's
+browser: one Playwright per process) against a real `townhall web` process: axe-core finds no WCAG 2.2 A/AA violation, and the forms work by keyboard."""
 from __future__ import annotations
 
 import re
@@ -10,14 +10,13 @@ import pytest
 from services.residents import registrations
 from tenants.db import tenant_scope
 from tests.conftest import PASSWORD
+from tests.integration.workers.conftest import sink, work_dir, worker_env  # noqa: F401  (fixtures)
 from tests.integration.workers.helpers import answer_and_close
 from tests.support.servers import ROOT, start_server
 from workers import transcripts
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -25,16 +24,6 @@ def web(worker_env, tmp_path_factory):
     server = start_server("web", worker_env, tmp_path_factory.mktemp("web-logs"))
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def axe_violations(page) -> list[str]:
