@@ -29,7 +29,7 @@ def _participant_id(room_id) -> str | None:
     return session.get("rooms", {}).get(str(room_id))
 
 
-def _remember_participant(room_id, participant_id) -> None:
+def remember_participant(room_id, participant_id) -> None:
     rooms = dict(session.get("rooms", {}))
     rooms[str(room_id)] = str(participant_id)
     session["rooms"] = dict(list(rooms.items())[-50:])
@@ -52,12 +52,12 @@ def accessibility():
                            statement=statement(settings, settings.get("_contact_email")))
 
 
-def room_page_context(room_id) -> dict:
+def room_page_context(room_id, participant_id=None) -> dict:
     """Everything a live room page needs (the room page, the embed and the big screen share it)."""
     with tenant_scope(g.tenant.id) as tx:
         room = get_public_room(tx, room_id)
         snapshot = public_snapshot(tx, room["id"])
-        participant = actions.participant_in_room(tx, _participant_id(room["id"]), room["id"])
+        participant = actions.participant_in_room(tx, participant_id or _participant_id(room["id"]), room["id"])
         mine = participant_state(tx, participant["id"]) if participant else None
     identity = LiveIdentity(g.tenant.id, room["id"], "resident" if participant else "viewer",
                             participant["id"] if participant else None, current_lang())
@@ -84,7 +84,7 @@ def join(room_id):
             raise
         flash(exc.message, "error")
         return redirect(url_for(".room", room_id=room_id, _anchor="join"))
-    _remember_participant(participant["room_id"], participant["id"])
+    remember_participant(participant["room_id"], participant["id"])
     return redirect(url_for(".room", room_id=room_id, _anchor="ask"))
 
 
@@ -107,3 +107,7 @@ def ask(room_id):
         return redirect(url_for(".room", room_id=room_id, _anchor="ask"))
     flash(_("Thank you. Your question is waiting for a moderator."), "success")
     return redirect(url_for(".room", room_id=room_id, _anchor="my-questions"))
+
+
+# The other resident routes live in their own modules, on this blueprint.
+from services.residents import embed  # noqa: E402,F401

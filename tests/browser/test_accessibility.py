@@ -31,6 +31,8 @@ PAGES = [
     AxePage("room during (live, not joined)", "/rooms/{live}", live="#live"),
     AxePage("room during (live, joined)", "/rooms/{live}", joined=True, live="#live"),
     AxePage("room after (closed)", "/rooms/{closed}", live="#live"),
+    AxePage("embed (live)", "/rooms/{live}/embed", live="#live"),
+    AxePage("embed (live, joined)", "/rooms/{live}/embed", joined=True, live="#live"),
     AxePage("accessibility statement", "/accessibility"),
     AxePage("console sign-in", "/console/sign-in"),
     AxePage("console dashboard", "/console/", staff="admin"),
@@ -50,7 +52,7 @@ def open_page(new_page, site, showcase, spec: AxePage):
     if spec.joined:
         page.get_by_label("Display name (optional)").fill("Robin")
         page.get_by_role("button", name="Join the chat").click()
-        page.wait_for_url("**#ask")
+        page.locator("#ask").wait_for()
     if spec.live:
         wait_connected(page, spec.live)
     return page
