@@ -18,10 +18,8 @@ from services.extensions import csrf
 from services.live import actions as live_actions
 from services.live.schemas import AskSchema
 from services.live.tokens import read_token
-from services.request_info import client_ip
 from services.residents import actions
-from services.residents.schemas import JoinSchema
-from services.residents.views import bp, remember_participant, room_page_context
+from services.residents.views import bp, join_from_form, room_page_context
 from services.tenant_settings import tenant_settings
 from services.validation import load
 from tenants.db import tenant_scope
@@ -64,14 +62,11 @@ def embed(room_id):
 @csrf.exempt
 def embed_join(room_id):
     try:
-        data = load(JoinSchema, request.form)
-        with tenant_scope(g.tenant.id) as tx:
-            participant = actions.join_room(tx, room_id, data["display_name"], client_ip())
+        participant = join_from_form(room_id)   # also remembered in the cookie, if the browser keeps it
     except DomainError as exc:
         if exc.status == 404:
             raise
         return _render(room_id, join_error=exc.message)
-    remember_participant(participant["room_id"], participant["id"])  # used if the browser keeps the cookie
     return _render(room_id, participant["id"])
 
 

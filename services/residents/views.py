@@ -73,18 +73,24 @@ def room(room_id):
     return render_template("residents/room.html", **room_page_context(room_id))
 
 
+def join_from_form(room_id) -> dict:
+    """Joins the resident named in the posted form; raises DomainError (a 404 for a missing room)."""
+    data = load(JoinSchema, request.form)
+    with tenant_scope(g.tenant.id) as tx:
+        participant = actions.join_room(tx, room_id, data["display_name"], client_ip())
+    remember_participant(participant["room_id"], participant["id"])
+    return participant
+
+
 @bp.post("/rooms/<room_id>/join")
 def join(room_id):
     try:
-        data = load(JoinSchema, request.form)
-        with tenant_scope(g.tenant.id) as tx:
-            participant = actions.join_room(tx, room_id, data["display_name"], client_ip())
+        join_from_form(room_id)
     except DomainError as exc:
         if exc.status == 404:
             raise
         flash(exc.message, "error")
         return redirect(url_for(".room", room_id=room_id, _anchor="join"))
-    remember_participant(participant["room_id"], participant["id"])
     return redirect(url_for(".room", room_id=room_id, _anchor="ask"))
 
 
