@@ -46,6 +46,7 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
 
 def _register_slices(app: Flask) -> None:
     from services.console.views import bp as console_bp
+    from services.residents.share import platform_bp as share_bp
     from services.residents.views import bp as residents_bp
     from services.vendor import bp as vendor_bp
 
@@ -53,3 +54,4 @@ def _register_slices(app: Flask) -> None:
     app.register_blueprint(vendor_bp)
     app.register_blueprint(residents_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(share_bp)

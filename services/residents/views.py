@@ -116,4 +116,4 @@ def ask(room_id):
 
 
 # The other resident routes live in their own modules, on this blueprint.
-from services.residents import embed, feeds  # noqa: E402,F401
+from services.residents import embed, feeds, share  # noqa: E402,F401

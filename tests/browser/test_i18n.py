@@ -98,6 +98,7 @@ def untranslated(english: list[str], welsh: list[str], allowed: set[str]) -> lis
     def is_content(text: str) -> bool:
         stripped = re.sub(r": \d+$", "", text).strip(" .,:;()–·✔")  # a poll option and its count
         return (not stripped or stripped in allowed or text in allowed or re.fullmatch(r"[\d\s:/.,%-]+", stripped)
+                or re.fullmatch(r"[\w.:-]+/\S*", stripped)   # a web address
                 or any(text.strip(" ,:") == a for a in allowed))
     return sorted({t for t in set(english) & set(welsh) if not is_content(t)})
 
