@@ -52,12 +52,13 @@ def accessibility():
                            statement=statement(settings, settings.get("_contact_email")))
 
 
-def room_page_context(room_id, participant_id=None) -> dict:
+def room_page_context(room_id, participant_id=None, *, viewer_only: bool = False) -> dict:
     """Everything a live room page needs (the room page, the embed and the big screen share it)."""
     with tenant_scope(g.tenant.id) as tx:
         room = get_public_room(tx, room_id)
         snapshot = public_snapshot(tx, room["id"])
-        participant = actions.participant_in_room(tx, participant_id or _participant_id(room["id"]), room["id"])
+        participant = None if viewer_only else \
+            actions.participant_in_room(tx, participant_id or _participant_id(room["id"]), room["id"])
         mine = participant_state(tx, participant["id"]) if participant else None
     identity = LiveIdentity(g.tenant.id, room["id"], "resident" if participant else "viewer",
                             participant["id"] if participant else None, current_lang())
@@ -80,6 +81,14 @@ def join_from_form(room_id) -> dict:
         participant = actions.join_room(tx, room_id, data["display_name"], client_ip())
     remember_participant(participant["room_id"], participant["id"])
     return participant
+
+
+@bp.get("/rooms/<room_id>/screen")
+def screen(room_id):
+    """Big-screen mode for a projector: read-only, no controls."""
+    if g.tenant.is_suspended:
+        return render_template("residents/paused.html"), 503
+    return render_template("residents/screen.html", **room_page_context(room_id, viewer_only=True))
 
 
 @bp.post("/rooms/<room_id>/join")

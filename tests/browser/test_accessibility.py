@@ -33,6 +33,7 @@ PAGES = [
     AxePage("room after (closed)", "/rooms/{closed}", live="#live"),
     AxePage("embed (live)", "/rooms/{live}/embed", live="#live"),
     AxePage("embed (live, joined)", "/rooms/{live}/embed", joined=True, live="#live"),
+    AxePage("big screen", "/rooms/{live}/screen", live="#live"),
     AxePage("accessibility statement", "/accessibility"),
     AxePage("console sign-in", "/console/sign-in"),
     AxePage("console dashboard", "/console/", staff="admin"),

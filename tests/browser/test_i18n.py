@@ -104,7 +104,7 @@ def untranslated(english: list[str], welsh: list[str], allowed: set[str]) -> lis
 
 
 RESIDENT_PAGES = ["/", "/rooms/{scheduled}", "/rooms/{live}", "/rooms/{closed}", "/rooms/{live}/embed",
-                  "/accessibility"]
+                  "/rooms/{live}/screen", "/accessibility"]
 
 
 def test_switching_to_welsh_changes_every_resident_facing_string(app, showcase):
