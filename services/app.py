@@ -45,6 +45,8 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
 
 
 def _register_slices(app: Flask) -> None:
+    from services.api.console import bp as api_console_bp
+    from services.api.views import bp as api_bp, platform_bp as api_platform_bp
     from services.console.views import bp as console_bp
     from services.residents.share import platform_bp as share_bp
     from services.residents.views import bp as residents_bp
@@ -55,3 +57,6 @@ def _register_slices(app: Flask) -> None:
     app.register_blueprint(residents_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(share_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_platform_bp)
+    app.register_blueprint(api_console_bp)

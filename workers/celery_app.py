@@ -30,7 +30,7 @@ class FlaskTask(Task):
 def make_celery() -> Celery:
     config = load_config()
     app = Celery("townhall", task_cls=FlaskTask, broker=config.redis_url or None,
-                 include=[])
+                 include=["workers.webhooks"])
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="default",

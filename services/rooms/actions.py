@@ -5,6 +5,7 @@ from uuid import UUID
 
 from psycopg import sql
 
+from services.api import webhooks
 from services.live.event_log import append_room_event
 from services.rooms import lifecycle
 from services.rooms.queries import get_room
@@ -82,6 +83,8 @@ def change_state(tx: Tx, staff: Staff, room_id, target: str, *, tenant_state: st
                      [target, room["id"]])
     audit.record_staff(tx, staff, f"room.{target}", "room", room["id"], {"from": room["state"]})
     append_room_event(tx, room["id"], "room.state", {"state": target, "closing_text": updated["closing_text"]})
+    if target in ("live", "closed"):
+        webhooks.enqueue(tx, f"room.{target}", webhooks.room_payload(updated))
     return updated
 
 

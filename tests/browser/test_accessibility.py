@@ -41,6 +41,7 @@ PAGES = [
     AxePage("room editor (existing)", "/console/rooms/{scheduled}/edit", staff="admin"),
     AxePage("moderation", "/console/rooms/{live}/moderate", staff="moderator", live="#staff-live"),
     AxePage("host view", "/console/rooms/{live}/host", staff="host", live="#staff-live"),
+    AxePage("API and webhooks", "/console/api/", staff="admin"),
 ]
 
 
