@@ -75,3 +75,25 @@ def test_room_page_carries_share_metadata(app_ctx, make_world, client):
     assert f'<meta property="og:url" content="http://localhost/t/{world.tenant.slug}/rooms/{world.room["id"]}">' in html
     assert '<meta name="twitter:card" content="summary">' in html
     assert '<meta property="og:locale" content="en_GB">' in html
+
+
+def test_another_tenants_room_is_not_found_on_every_reach_page(app_ctx, make_world, client):
+    mine, theirs = make_world(), make_world()
+    for page in ("", "/embed", "/screen", "/qr.png", "/qr.svg", "/poster.pdf", "/calendar.ics"):
+        response = client.get(f"/t/{mine.tenant.slug}/rooms/{theirs.room['id']}{page}")
+        assert response.status_code == 404, page
+    refused = client.post(f"/t/{mine.tenant.slug}/rooms/{theirs.room['id']}/embed/join", data={"display_name": "X"})
+    assert refused.status_code == 404
+    with tenant_scope(theirs.tenant.id) as tx:
+        assert tx.value("select count(*) from participants") == 0, "nothing was written"
+
+
+def test_embed_ask_without_a_valid_token_changes_nothing(app_ctx, make_world, client):
+    world, other = make_world(), make_world()
+    other_resident = other.join("Elsewhere")
+    url = f"/t/{world.tenant.slug}/rooms/{world.room['id']}/embed/ask"
+    for token in ("", "forged", other.resident_token(other_resident), world.token("viewer")):
+        page = client.post(url, data={"live_token": token, "body": "Sneaky question"})
+        assert page.status_code == 200 and "Join the chat with a display name before asking." in page.text
+    with tenant_scope(world.tenant.id) as tx:
+        assert tx.value("select count(*) from questions") == 0
