@@ -16,6 +16,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from services.formatting import london
 from services.i18n import localized
+from services.residents.strings import signposting
 from services.residents.views import bp
 from services.rooms.queries import get_public_room
 from tenants.db import tenant_scope, unscoped
@@ -139,7 +140,7 @@ def poster_pdf(room: dict, tenant_name: str) -> bytes:
     pdf.setFont(bold, 20)
     pdf.drawCentredString(width / 2, qr_top - size - 20 * mm, short_url(room).split("://", 1)[1])
     pdf.setFont(regular, 12)
-    for i, line in enumerate(simpleSplit(room["signposting_text"], regular, 12, width - 2 * margin)[:4]):
+    for i, line in enumerate(simpleSplit(signposting(room), regular, 12, width - 2 * margin)[:4]):
         pdf.drawString(margin, 28 * mm - i * 6 * mm, line)
     pdf.showPage()
     pdf.save()

@@ -12,7 +12,7 @@ from services.request_info import client_ip
 from services.i18n import current_lang
 from services.residents import actions
 from services.residents.accessibility import statement
-from services.residents.strings import room_script_strings
+from services.residents.strings import room_script_strings, signposting
 from services.residents.schemas import JoinSchema
 from services.rooms.lifecycle import ASKING_STATES
 from services.rooms.queries import get_public_room, list_public_rooms
@@ -64,7 +64,7 @@ def room_page_context(room_id, participant_id=None, *, viewer_only: bool = False
                             participant["id"] if participant else None, current_lang())
     return dict(room=room, snapshot=snapshot, participant=participant, mine=mine,
                 live_token=make_token(identity), can_ask=room["state"] in ASKING_STATES,
-                script_strings=room_script_strings())
+                script_strings=room_script_strings(), signposting=signposting)
 
 
 @bp.get("/rooms/<room_id>")
