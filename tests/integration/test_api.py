@@ -156,3 +156,15 @@ def test_an_admin_makes_and_revokes_tokens_in_the_console(app, make_world, app_c
         assert client.get(f"{base}/api/v1/rooms", headers=bearer(token)).status_code == 401
     empty = as_staff(world.admin, "post", "/console/api/tokens", data={"name": "", "scopes": ["read"]})
     assert empty.status_code == 400 and "There is a problem" in empty.text
+
+
+def test_a_published_transcript_is_served(app_ctx, make_world, client, stack):
+    from tests.integration.test_feeds import mark_transcript_built
+
+    world = make_world(state="closed")
+    mark_transcript_built(stack, world.tenant.id, world.room["id"])
+    response = client.get(f"/t/{world.tenant.slug}/api/v1/rooms/{world.room['id']}/transcript",
+                          headers=bearer(make_token(world)))
+    assert response.status_code == 200
+    assert response.json["room_id"] == str(world.room["id"])
+    assert response.json["page"].endswith(f"/rooms/{world.room['id']}/transcript")

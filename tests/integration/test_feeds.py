@@ -16,8 +16,9 @@ def mark_transcript_built(stack, tenant_id, room_id) -> None:
     here the table may not exist; a stand-in with the same key columns (and RLS) is made."""
     with psycopg.connect(stack.owner_url, autocommit=True) as conn:
         if conn.execute("select to_regclass('transcripts')").fetchone()[0] is None:
+            # the columns the feeds and the API read (the transcripts slice's table has these and more)
             conn.execute("create table transcripts (tenant_id uuid not null, room_id uuid primary key,"
-                         " built_at timestamptz not null default now())")
+                         " built_at timestamptz not null default now(), text text not null default '')")
             conn.execute("select townhall_tenant_table('transcripts')")
         columns = conn.execute(
             "select column_name, data_type from information_schema.columns where table_name = 'transcripts'"
