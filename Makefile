@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test setup setup-test browser-deps media-deps bench clean translations
+.PHONY: dev test setup setup-test browser-deps media-deps bench clean translations compile-translations
 
 dev: setup
 	$(BIN)/townhall dev
@@ -11,12 +11,16 @@ dev: setup
 test: setup-test browser-deps media-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-setup: $(VENV)/.installed node_modules/.installed translations
+setup: $(VENV)/.installed node_modules/.installed compile-translations
 
-setup-test: $(VENV)/.installed-test node_modules/.installed translations
+setup-test: $(VENV)/.installed-test node_modules/.installed compile-translations
 
-# Welsh catalogue: refresh the template from the sources, merge it into the .po, compile the .mo
-# (the app also compiles a stale .mo when it starts, so a forgotten step cannot ship English).
+# Welsh: compile the catalogue (the app also compiles a stale .mo when it starts, so a forgotten
+# step cannot ship English). `make translations` also refreshes the template from the sources and
+# merges new strings into the .po for translating.
+compile-translations: $(VENV)/.installed
+	$(BIN)/pybabel -q compile -d services/translations
+
 translations: $(VENV)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 	  -o services/translations/messages.pot .

@@ -55,6 +55,10 @@ def _register_slices(app: Flask) -> None:
     from services.console.views import bp as console_bp
     from services.media.views import bp as media_console_bp
     from services.transcripts.views import bp as transcripts_console_bp
+    from services.api.console import bp as api_console_bp
+    from services.api.views import bp as api_bp, platform_bp as api_platform_bp
+    from services.console.views import bp as console_bp
+    from services.residents.share import platform_bp as share_bp
     from services.residents.views import bp as residents_bp
     from services.signup.views import bp as signup_bp
     from services.vendor import bp as vendor_bp
@@ -70,3 +74,7 @@ def _register_slices(app: Flask) -> None:
         from services.devmail import bp as devmail_bp
         app.register_blueprint(devmail_bp)
     app.register_blueprint(branding_bp)
+    app.register_blueprint(share_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_platform_bp)
+    app.register_blueprint(api_console_bp)

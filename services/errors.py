@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -14,7 +15,8 @@ log = logging.getLogger(__name__)
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    api = request.path.startswith("/api/") or re.match(r"/t/[^/]+/api/", request.path) is not None
+    return api or request.accept_mimetypes.best == "application/json"
 
 
 def _respond(status: int, body: dict):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def compile_catalogues(source: Path = TRANSLATIONS) -> Path:
 def _compile(po: Path, mo: Path) -> None:
     with po.open("rb") as f:
         catalog = read_po(f)
-    tmp = mo.with_suffix(".mo.tmp")
+    tmp = mo.with_suffix(f".mo.{os.getpid()}.tmp")   # processes starting together each write their own
     with tmp.open("wb") as f:
         write_mo(f, catalog, use_fuzzy=False)
     tmp.replace(mo)

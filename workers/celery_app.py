@@ -16,7 +16,7 @@ from services.config import load_config
 
 QUEUES = ("default", "mail", "media")
 TASK_MODULES = ["workers.mail", "workers.reminders", "workers.transcripts", "workers.captions.tasks",
-                "workers.retention"]
+                "workers.retention", "workers.webhooks"]
 # Beat only finds due work; the state lives in PostgreSQL.
 BEAT_SCHEDULE = {
     "reminders-due": {"task": "townhall.reminders.dispatch_due", "schedule": 60.0},

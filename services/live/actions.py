@@ -18,6 +18,7 @@ from services.live.screening import HOLD_FLAGS, screen
 from services.live.presenters import (own_question, poll_results, public_answer, public_poll, public_question,
                                       staff_question)
 from services.live.queries import poll_counts
+from services.residents.strings import EMERGENCY_PREFIX, signposting
 from services.rooms.lifecycle import ASKING_STATES
 from services.rooms.queries import get_room
 from tenants import audit
@@ -29,7 +30,6 @@ from tenants.roles import on_room, require, require_room
 QUESTIONS_PER_MINUTE = 5
 VOTE_BURST_THRESHOLD = 5
 VOTE_BURST_WINDOW_SECONDS = 120
-EMERGENCY_PREFIX = "If you or someone else is in danger now, call 999. "
 
 
 # --- residents ---------------------------------------------------------------------------
@@ -58,8 +58,8 @@ def submit_question(tx: Tx, participant: dict, body: str) -> dict:
         append_room_event(tx, room["id"], "question.published", public_question(question, name))
     _tell_author(tx, question)
     if {"emergency", "report_crime"} & set(flags):
-        prefix = EMERGENCY_PREFIX if "emergency" in flags else ""
-        send_private(tx, participant["id"], room["id"], "emergency", prefix + room["signposting_text"],
+        prefix = f"{EMERGENCY_PREFIX} " if "emergency" in flags else ""   # in the resident's language
+        send_private(tx, participant["id"], room["id"], "emergency", prefix + signposting(room),
                      question_id=question["id"])
     return question
 

@@ -23,3 +23,16 @@ ROOM_SCRIPT = {
 
 def room_script_strings() -> dict[str, str]:
     return {key: str(text) for key, text in ROOM_SCRIPT.items()}
+
+
+# The platform's default signposting, translated; a tenant's own wording is shown as written.
+DEFAULT_SIGNPOSTING = _l("This chat is not for reporting crime. To report a crime call 101 or report online. "
+                         "In an emergency, when life is at risk or a crime is happening now, call 999.")
+EMERGENCY_PREFIX = _l("If you or someone else is in danger now, call 999.")
+
+
+def signposting(room: dict) -> str:
+    from services.rooms.actions import DEFAULT_SIGNPOSTING as english
+
+    text = room["signposting_text"]
+    return str(DEFAULT_SIGNPOSTING) if text == english else text

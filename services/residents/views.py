@@ -19,7 +19,7 @@ from services.residents.schemas import JoinSchema, RegisterSchema
 from services.media.queries import get_media, public_media
 from services.i18n import current_lang
 from services.residents.accessibility import statement
-from services.residents.strings import room_script_strings
+from services.residents.strings import room_script_strings, signposting
 from services.rooms.lifecycle import ASKING_STATES
 from services.transcripts.queries import get_transcript, transcript_exists
 from services.rooms.queries import get_public_room, list_public_rooms
@@ -36,7 +36,7 @@ def _participant_id(room_id) -> str | None:
     return session.get("rooms", {}).get(str(room_id))
 
 
-def _remember_participant(room_id, participant_id) -> None:
+def remember_participant(room_id, participant_id) -> None:
     rooms = dict(session.get("rooms", {}))
     rooms[str(room_id)] = str(participant_id)
     session["rooms"] = dict(list(rooms.items())[-50:])
@@ -59,13 +59,14 @@ def accessibility():
                            statement=statement(settings, settings.get("_contact_email")))
 
 
-def room_page_context(room_id) -> dict:
+def room_page_context(room_id, participant_id=None, *, viewer_only: bool = False) -> dict:
     """Everything a live room page needs (the room page, the embed and the big screen share it)."""
     with tenant_scope(g.tenant.id) as tx:
         room = get_public_room(tx, room_id)
         snapshot = public_snapshot(tx, room["id"])
         counts = moderation_counts(tx, room["id"])
-        participant = actions.participant_in_room(tx, _participant_id(room["id"]), room["id"])
+        participant = None if viewer_only else \
+            actions.participant_in_room(tx, participant_id or _participant_id(room["id"]), room["id"])
         mine = participant_state(tx, participant["id"]) if participant else None
         media = public_media(tx, room["id"])
         has_transcript = transcript_exists(tx, room["id"])
@@ -74,7 +75,7 @@ def room_page_context(room_id) -> dict:
     return dict(room=room, snapshot=snapshot, participant=participant, mine=mine, counts=counts,
                 live_token=make_token(identity), can_ask=room["state"] in ASKING_STATES,
                 can_register=room["state"] in registrations.REGISTERING_STATES,
-                media=media, has_transcript=has_transcript, script_strings=room_script_strings())
+                media=media, has_transcript=has_transcript, script_strings=room_script_strings(), signposting=signposting)
 
 
 @bp.get("/rooms/<room_id>")
@@ -84,18 +85,32 @@ def room(room_id):
     return render_template("residents/room.html", **room_page_context(room_id))
 
 
+def join_from_form(room_id) -> dict:
+    """Joins the resident named in the posted form; raises DomainError (a 404 for a missing room)."""
+    data = load(JoinSchema, request.form)
+    with tenant_scope(g.tenant.id) as tx:
+        participant = actions.join_room(tx, room_id, data["display_name"], client_ip())
+    remember_participant(participant["room_id"], participant["id"])
+    return participant
+
+
+@bp.get("/rooms/<room_id>/screen")
+def screen(room_id):
+    """Big-screen mode for a projector: read-only, no controls."""
+    if g.tenant.is_suspended:
+        return render_template("residents/paused.html"), 503
+    return render_template("residents/screen.html", **room_page_context(room_id, viewer_only=True))
+
+
 @bp.post("/rooms/<room_id>/join")
 def join(room_id):
     try:
-        data = load(JoinSchema, request.form)
-        with tenant_scope(g.tenant.id) as tx:
-            participant = actions.join_room(tx, room_id, data["display_name"], client_ip())
+        join_from_form(room_id)
     except DomainError as exc:
         if exc.status == 404:
             raise
         flash(exc.message, "error")
         return redirect(url_for(".room", room_id=room_id, _anchor="join"))
-    _remember_participant(participant["room_id"], participant["id"])
     return redirect(url_for(".room", room_id=room_id, _anchor="ask"))
 
 
@@ -224,3 +239,7 @@ def media_captions(media_id):
     if not media["captions_vtt"]:
         raise NotFound("This recording has no captions yet.")
     return media["captions_vtt"], 200, {"Content-Type": "text/vtt; charset=utf-8"}
+
+
+# The other resident routes live in their own modules, on this blueprint.
+from services.residents import embed, feeds, share  # noqa: E402,F401

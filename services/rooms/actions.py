@@ -5,6 +5,7 @@ from uuid import UUID
 
 from psycopg import sql
 
+from services.api import webhooks
 from services.live.event_log import append_room_event
 from services.residents import registrations
 from services.rooms import lifecycle
@@ -90,6 +91,8 @@ def change_state(tx: Tx, staff: Staff, room_id, target: str, *, tenant_state: st
     if target == "closed":
         tenant_id = tx.tenant_id
         tx.after_commit(lambda: transcripts.enqueue_build(tenant_id, room["id"]))
+    if target in ("live", "closed"):
+        webhooks.enqueue(tx, f"room.{target}", webhooks.room_payload(updated))
     return updated
 
 

@@ -29,7 +29,12 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 TIMEOUT_MS = 10_000
 
-pytestmark = pytest.mark.browser
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:   # `-m "not browser"` leaves these out
+        if "/tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
 
 # The machine may be shared with other test runs: allow for a slow moment rather than fail.
 expect.set_options(timeout=15_000)

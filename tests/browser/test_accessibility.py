@@ -31,6 +31,9 @@ PAGES = [
     AxePage("room during (live, not joined)", "/rooms/{live}", live="#live"),
     AxePage("room during (live, joined)", "/rooms/{live}", joined=True, live="#live"),
     AxePage("room after (closed)", "/rooms/{closed}", live="#live"),
+    AxePage("embed (live)", "/rooms/{live}/embed", live="#live"),
+    AxePage("embed (live, joined)", "/rooms/{live}/embed", joined=True, live="#live"),
+    AxePage("big screen", "/rooms/{live}/screen", live="#live"),
     AxePage("accessibility statement", "/accessibility"),
     AxePage("console sign-in", "/console/sign-in"),
     AxePage("console dashboard", "/console/", staff="admin"),
@@ -38,6 +41,7 @@ PAGES = [
     AxePage("room editor (existing)", "/console/rooms/{scheduled}/edit", staff="admin"),
     AxePage("moderation", "/console/rooms/{live}/moderate", staff="moderator", live="#staff-live"),
     AxePage("host view", "/console/rooms/{live}/host", staff="host", live="#staff-live"),
+    AxePage("API and webhooks", "/console/api/", staff="admin"),
 ]
 
 
@@ -50,7 +54,7 @@ def open_page(new_page, site, showcase, spec: AxePage):
     if spec.joined:
         page.get_by_label("Display name (optional)").fill("Robin")
         page.get_by_role("button", name="Join the chat").click()
-        page.wait_for_url("**#ask")
+        page.locator("#ask").wait_for()
     if spec.live:
         wait_connected(page, spec.live)
     return page

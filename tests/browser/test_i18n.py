@@ -98,11 +98,13 @@ def untranslated(english: list[str], welsh: list[str], allowed: set[str]) -> lis
     def is_content(text: str) -> bool:
         stripped = re.sub(r": \d+$", "", text).strip(" .,:;()–·✔")  # a poll option and its count
         return (not stripped or stripped in allowed or text in allowed or re.fullmatch(r"[\d\s:/.,%-]+", stripped)
+                or re.fullmatch(r"[\w.:-]+/\S*", stripped)   # a web address
                 or any(text.strip(" ,:") == a for a in allowed))
     return sorted({t for t in set(english) & set(welsh) if not is_content(t)})
 
 
-RESIDENT_PAGES = ["/", "/rooms/{scheduled}", "/rooms/{live}", "/rooms/{closed}", "/accessibility"]
+RESIDENT_PAGES = ["/", "/rooms/{scheduled}", "/rooms/{live}", "/rooms/{closed}", "/rooms/{live}/embed",
+                  "/rooms/{live}/screen", "/accessibility"]
 
 
 def test_switching_to_welsh_changes_every_resident_facing_string(app, showcase):
@@ -129,7 +131,10 @@ def test_switching_to_welsh_changes_every_resident_facing_string(app, showcase):
 def test_welsh_title_is_shown_and_the_choice_is_remembered(app, showcase):
     client = app.test_client()
     path = f"/t/{showcase.tenant.slug}{showcase.path('/rooms/{scheduled}')}"
-    assert "Neighbourhood policing in Riverside (Cymraeg)" in client.get(path + "?lang=cy").text
+    welsh = client.get(path + "?lang=cy").text
+    assert "Neighbourhood policing in Riverside (Cymraeg)" in welsh
+    assert "Nid yw'r sgwrs hon ar gyfer rhoi gwybod am drosedd." in welsh.replace("&#39;", "'"), \
+        "the default signposting is shown in Welsh"
     remembered = client.get(path)   # the cookie set by ?lang=cy
     assert '<html lang="cy">' in remembered.text
     assert "Neighbourhood policing in Riverside (Cymraeg)" in remembered.text
@@ -163,3 +168,25 @@ def test_live_updates_arrive_in_welsh(site, showcase, page, app_ctx):
     page.get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en-GB")
     expect(page.get_by_role("heading", name="Questions and answers")).to_be_visible()
+
+
+def test_safety_guidance_reaches_a_welsh_resident_in_welsh(app_ctx, make_world, site):
+    """Emergency wording in a question gets the 999 guidance at once, in the resident's language."""
+    from services.live.tokens import LiveIdentity, make_token
+    from tests.support.live_client import LiveClient
+
+    world = make_world()
+    resident = world.join("Gwen")
+    token = make_token(LiveIdentity(world.tenant.id, world.room["id"], "resident", resident["id"], "cy"))
+    client = LiveClient(site.live.url, token).connect()
+    try:
+        assert client.call("ask", {"body": "Someone is threatening to kill my neighbour, help me now"})["ok"]
+        message = client.wait_for(lambda: [m for m in client.private if m["kind"] == "emergency"])[0]
+        assert message["body"].startswith("Os ydych chi neu rywun arall mewn perygl nawr, ffoniwch 999.")
+        assert "Mewn argyfwng" in message["body"]
+        refused = client.call("ask", {"body": ""})
+        assert not refused["ok"]
+        slow = [client.call("ask", {"body": f"Cwestiwn {n}"}) for n in range(6)][-1]
+        assert slow["message"] == "Rydych yn gofyn cwestiynau'n gyflym iawn. Arhoswch funud a rhowch gynnig arall arni."
+    finally:
+        client.disconnect()

@@ -5,7 +5,11 @@ if (link) {
   const leave = (event) => {
     if (event) event.preventDefault();
     document.body.hidden = true;
-    window.location.replace(link.href);
+    try {
+      window.top.location.replace(link.href); // inside an embed, leave the whole page
+    } catch (err) {
+      window.location.replace(link.href);
+    }
   };
   link.addEventListener('click', leave);
   let lastEsc = 0;

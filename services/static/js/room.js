@@ -1,6 +1,7 @@
 // The resident room page, live: published questions and answers, announcements, polls,
 // the resident's own questions and private messages, and the presence count.
 import { EventStream, connect, resumeVia, makeAnnouncer, fill, cloneTemplate, setConnection, t } from './live.js';
+import { questionNode, addAnswer, removeQuestion, findQuestion } from './questions.js';
 
 const root = document.getElementById('live');
 const questions = document.getElementById('questions');
@@ -12,25 +13,8 @@ const showEmpty = (name, empty) => {
   if (el) el.hidden = !empty;
 };
 
-function questionNode(q) {
-  let node = questions.querySelector(`[data-question-id="${CSS.escape(q.id)}"]`);
-  if (node) return node;
-  node = fill(cloneTemplate('tpl-question'), { display_name: q.display_name, body: q.body, votes: q.votes });
-  node.dataset.questionId = q.id;
-  node.querySelector('[data-field="advance"]').hidden = !q.asked_in_advance;
-  questions.append(node);
-  showEmpty('questions', false);
-  return node;
-}
-
-function addAnswer(a) {
-  const question = questions.querySelector(`[data-question-id="${CSS.escape(a.question_id)}"]`);
-  if (!question || question.querySelector(`[data-answer-id="${CSS.escape(a.id)}"]`)) return;
-  const node = fill(cloneTemplate('tpl-answer'), { by: a.by, title: a.title ? `, ${a.title}` : '', body: a.body });
-  node.dataset.answerId = a.id;
-  node.querySelector('[data-field="after-chat"]').hidden = !a.after_chat;
-  question.querySelector('.answers').append(node);
-  announce(t('answered', { name: a.by }));
+function addAnswerAndAnnounce(a) {
+  if (addAnswer(questions, a)) announce(t('answered', { name: a.by }));
 }
 
 function addAnnouncement(a) {
@@ -115,11 +99,11 @@ function setRoomState(state, closingText) {
 }
 
 const handlers = {
-  'question.published': (d) => { questionNode(d); announce(t('new_question')); },
-  'question.answered': addAnswer,
-  'question.hidden': (d) => questions.querySelector(`[data-question-id="${CSS.escape(d.id)}"]`)?.remove(),
+  'question.published': (d) => { questionNode(root, questions, d); announce(t('new_question')); },
+  'question.answered': addAnswerAndAnnounce,
+  'question.hidden': (d) => removeQuestion(questions, d.id),
   'question.votes': (d) => {
-    const node = questions.querySelector(`[data-question-id="${CSS.escape(d.id)}"]`);
+    const node = findQuestion(questions, d.id);
     if (node) fill(node, { votes: d.votes });
   },
   'announcement.posted': addAnnouncement,
