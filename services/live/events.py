@@ -15,6 +15,7 @@ from flask import request
 from flask_babel import force_locale
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
+from services import metrics
 from services.extensions import socketio
 from services.live import commands, presence
 from services.live.channels import participant_channel, room_channel, staff_channel
@@ -82,6 +83,8 @@ def on_connect(auth):
     for event_name, payload in replay:
         emit(event_name, payload)
     presence.joined(identity.room_id)
+    if identity.kind != "staff":
+        metrics.resident_connected(identity.tenant_id)
 
 
 def _check_identity(tx, identity: LiveIdentity, room: dict) -> None:
@@ -130,6 +133,8 @@ def on_disconnect(*args):
     conn = connections.pop(request.sid, None)
     if conn:
         presence.left(conn.identity.room_id)
+        if conn.identity.kind != "staff":
+            metrics.resident_disconnected(conn.identity.tenant_id)
 
 
 @socketio.on("resume")
