@@ -41,6 +41,7 @@ class Connection:
 
 
 connections: dict[str, Connection] = {}
+draining = False  # set by server.py on SIGTERM: new connections go to another process
 
 
 def origin_checker(base_domain: str, pool):
@@ -63,6 +64,8 @@ def _client_ip() -> str | None:
 
 @socketio.on("connect")
 def on_connect(auth):
+    if draining:
+        raise ConnectionRefusedError("This server is restarting: reconnecting.")
     auth = auth if isinstance(auth, dict) else {}
     identity = read_token(auth.get("token"))
     if identity is None:
