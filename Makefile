@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test setup setup-test browser-deps media-deps bench clean translations compile-translations
+.PHONY: dev test setup setup-test browser-deps media-deps proxy-deps bench clean translations compile-translations
 
 dev: setup
 	$(BIN)/townhall dev
 
-test: setup-test browser-deps media-deps
+test: setup-test browser-deps media-deps proxy-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed node_modules/.installed compile-translations
@@ -52,6 +52,13 @@ media-deps:
 	@command -v ffmpeg >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 && command -v sox >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq ffmpeg espeak-ng sox >/dev/null; }
+
+# nginx from Debian: the multi-process proof runs two live processes and web behind it.
+proxy-deps:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nginx-light >/dev/null 2>&1 || \
+	  $$SUDO apt-get install -y -qq nginx >/dev/null; }
 
 bench: setup-test
 	$(BIN)/python -m tests.perf.harness

@@ -17,7 +17,8 @@ Helm chart (which sets PORT, WEB_CONCURRENCY, GUNICORN_THREADS and FORWARDED_ALL
 | FORWARDED_ALLOW_IPS       | 127.0.0.1,::1      | forwarded_allow_ips|
 | LOG_LEVEL                 | INFO               | loglevel           |
 | LOG_FORMAT                | json               | json or text lines |
-| ACCESS_LOG                | 1                  | 0 turns it off     |
+| ACCESS_LOG                | 0                  | 1 adds gunicorn's own access line (the app logs one per request) |
+| PROMETHEUS_MULTIPROC_DIR  | unset              | metrics summed across workers (emptied at start) |
 | ACCESS_LOG_PROBES         | 0                  | 1 logs /healthz and /readyz too |
 """
 import json
@@ -81,7 +82,9 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 
 # --- logging ---------------------------------------------------------------
-accesslog = "-" if _flag("ACCESS_LOG", True) else None  # stdout
+# The application logs one JSON access line per request (services/metrics.py: route template,
+# status, duration, request and tenant ids); gunicorn's own line is off unless ACCESS_LOG=1.
+accesslog = "-" if _flag("ACCESS_LOG", False) else None  # stdout
 errorlog = "-"  # stderr
 loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
 proc_name = "townhall-web"
@@ -121,7 +124,7 @@ if glogging is not None:
     class TownhallLogger(glogging.Logger):
         """gunicorn's logger with JSON lines and without health-probe noise.
 
-        Query strings are left out of the access log: they can carry personal data and tokens.
+        Query strings, client addresses and user agents are left out: they are personal data or tokens.
         """
 
         def setup(self, cfg):
@@ -154,10 +157,7 @@ if glogging is not None:
                 "status": status,
                 "bytes": getattr(resp, "sent", None),
                 "duration_ms": round(request_time.total_seconds() * 1000, 1),
-                "remote_addr": environ.get("REMOTE_ADDR"),
-                "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
                 "request_id": environ.get("HTTP_X_REQUEST_ID"),
-                "user_agent": environ.get("HTTP_USER_AGENT"),
                 "protocol": environ.get("SERVER_PROTOCOL"),
             }
             http = {key: value for key, value in http.items() if value is not None}
@@ -169,3 +169,23 @@ if glogging is not None:
                 self.exception("access log failed")
 
     logger_class = TownhallLogger
+
+
+# --- metrics ---------------------------------------------------------------
+# With PROMETHEUS_MULTIPROC_DIR set, each worker writes its values to files there and /metrics
+# sums them: start from an empty folder, and retire a dead worker's live gauges.
+_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+def on_starting(server):
+    if _MULTIPROC_DIR and os.path.isdir(_MULTIPROC_DIR):
+        for name in os.listdir(_MULTIPROC_DIR):
+            if name.endswith(".db"):
+                os.remove(os.path.join(_MULTIPROC_DIR, name))
+
+
+def child_exit(server, worker):
+    if _MULTIPROC_DIR:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

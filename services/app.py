@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services import errors, formatting, health, i18n, security
+from services import errors, formatting, health, i18n, metrics, security
 from services.config import Config, load_config
 from services.extensions import csrf, db, socketio
 from services.logs import configure_logging
@@ -32,6 +32,7 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
     csrf.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)
+    metrics.init_app(app)
     formatting.init_app(app)
     i18n.init_app(app)
     _register_slices(app)
@@ -44,8 +45,8 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
                                         lambda host: slug_for_domain(pool, host))
     if process == "live":
         from services.live import events  # noqa: F401  (registers the Socket.IO handlers)
-        socketio.init_app(app, message_queue=config.redis_url, async_mode="gevent",
-                          channel=config.socketio_channel, cors_allowed_origins=events.origin_checker(config.base_domain, pool),
+        socketio.init_app(app, client_manager=metrics.MeteredRedisManager(config.redis_url, channel=config.socketio_channel),
+                          async_mode="gevent", cors_allowed_origins=events.origin_checker(config.base_domain, pool),
                           ping_interval=25, ping_timeout=20, max_http_buffer_size=64 * 1024)
     return app
 

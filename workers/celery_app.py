@@ -6,9 +6,10 @@ queue if their worker dies, so a killed worker's task completes on another.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timezone
 
-from celery import Celery, Task
+from celery import Celery, Task, signals
 from celery.schedules import crontab
 from kombu import Queue
 
@@ -97,3 +98,38 @@ def enqueue(task, *args, queue: str | None = None, countdown: int | None = None)
 def moment(now: str | None) -> datetime:
     """A task's notion of now: given by the caller (tests, replays) or the clock."""
     return datetime.fromisoformat(now) if now else datetime.now(timezone.utc)
+
+
+# --- metrics -------------------------------------------------------------------------------------
+# Outcomes are counted where tasks run (the pool's child processes); the worker's main process
+# serves them on METRICS_PORT. With the prefork pool set PROMETHEUS_MULTIPROC_DIR so the children's
+# counts reach the main process (services/metrics.py explains the mode).
+
+@signals.task_success.connect
+def _count_success(sender=None, **_):
+    _count(sender, "success")
+
+
+@signals.task_failure.connect
+def _count_failure(sender=None, **_):
+    _count(sender, "failure")
+
+
+@signals.task_retry.connect
+def _count_retry(sender=None, **_):
+    _count(sender, "retry")
+
+
+def _count(task, outcome: str) -> None:
+    from services.metrics import CELERY_TASKS
+
+    CELERY_TASKS.labels(getattr(task, "name", "unknown"), outcome).inc()
+
+
+@signals.worker_init.connect
+def _serve_metrics(**_):
+    port = os.environ.get("METRICS_PORT", "").strip()
+    if port:
+        from services.metrics import serve_process_metrics
+
+        serve_process_metrics(int(port))

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
+from services import metrics
 from services.live import broadcast
 from services.live.channels import room_channel, staff_channel
 from tenants.db import Tx
@@ -30,8 +31,13 @@ def _append(tx: Tx, stream: str, room_id: UUID, event_type: str, data: dict) -> 
     at = tx.value(f"insert into {table} (tenant_id, room_id, seq, type, data) values (%s, %s, %s, %s, %s)"
                   " returning created_at", [tx.tenant_id, room_id, seq, event_type, Jsonb(data)])
     event = {"seq": seq, "type": event_type, "data": data, "at": at.isoformat()}
-    tx.after_commit(lambda: broadcast.emit(socket_event, event, to=channel(room_id)))
+    tx.after_commit(lambda: _emit(stream, socket_event, event, channel(room_id)))
     return event
+
+
+def _emit(stream: str, socket_event: str, event: dict, to: str) -> None:
+    broadcast.emit(socket_event, event, to=to)
+    metrics.event_published(stream)
 
 
 def append_room_event(tx: Tx, room_id: UUID, event_type: str, data: dict) -> dict:

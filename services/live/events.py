@@ -15,6 +15,7 @@ from flask import request
 from flask_babel import force_locale
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
+from services import metrics
 from services.extensions import socketio
 from services.live import commands, presence
 from services.live.channels import participant_channel, room_channel, staff_channel
@@ -40,6 +41,7 @@ class Connection:
 
 
 connections: dict[str, Connection] = {}
+draining = False  # set by server.py on SIGTERM: new connections go to another process
 
 
 def origin_checker(base_domain: str, pool):
@@ -62,6 +64,8 @@ def _client_ip() -> str | None:
 
 @socketio.on("connect")
 def on_connect(auth):
+    if draining:
+        raise ConnectionRefusedError("This server is restarting: reconnecting.")
     auth = auth if isinstance(auth, dict) else {}
     identity = read_token(auth.get("token"))
     if identity is None:
@@ -82,6 +86,8 @@ def on_connect(auth):
     for event_name, payload in replay:
         emit(event_name, payload)
     presence.joined(identity.room_id)
+    if identity.kind != "staff":
+        metrics.resident_connected(identity.tenant_id)
 
 
 def _check_identity(tx, identity: LiveIdentity, room: dict) -> None:
@@ -130,6 +136,8 @@ def on_disconnect(*args):
     conn = connections.pop(request.sid, None)
     if conn:
         presence.left(conn.identity.room_id)
+        if conn.identity.kind != "staff":
+            metrics.resident_disconnected(conn.identity.tenant_id)
 
 
 @socketio.on("resume")

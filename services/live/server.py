@@ -1,7 +1,20 @@
-"""The `live` process: Flask-SocketIO on gevent, with the presence loop and a graceful stop."""
+"""The `live` process: Flask-SocketIO on gevent, with the presence loop and a graceful stop.
+
+On SIGTERM (Kubernetes stopping the pod, a deploy, `townhall dev` exiting) the process drains:
+1. it stops accepting: the listening socket is closed (connections are refused at once, so the
+   proxy or the Service sends reconnecting clients to the other live processes);
+2. it drops every connection at the transport level, spread over half the grace period so the
+   other processes are not hit by every client at once. A transport close (not a Socket.IO
+   "server disconnect") makes socket.io clients reconnect by themselves, and they send their
+   `last_seq`, so the event log replays whatever they missed: nothing is lost;
+3. it stops the server and exits 0, at the latest LIVE_DRAIN_SECONDS (default 20) after the
+   signal. Keep that below the pod's terminationGracePeriodSeconds minus its preStop sleep
+   (chart: 60 - 5).
+"""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 
 import gevent
@@ -9,10 +22,21 @@ import gevent
 from services.app import create_app
 from services.config import load_config
 from services.extensions import socketio
-from services.live import presence
+from services.live import events, presence
 from services.startup import check_services
 
 log = logging.getLogger(__name__)
+
+DEFAULT_DRAIN_SECONDS = 20.0
+DISCONNECT_BATCHES = 10
+
+
+def drain_seconds() -> float:
+    try:
+        value = float(os.environ.get("LIVE_DRAIN_SECONDS", "") or DEFAULT_DRAIN_SECONDS)
+    except ValueError:
+        value = DEFAULT_DRAIN_SECONDS
+    return max(1.0, value)
 
 
 def serve(host: str, port: int) -> None:
@@ -25,13 +49,39 @@ def serve(host: str, port: int) -> None:
             presence.run_forever(gevent.sleep)
 
     gevent.spawn(presence_loop)
-    gevent.signal_handler(signal.SIGTERM, lambda: _stop(app))
+    stopping: list = []
+
+    def on_sigterm():
+        if not stopping:  # a second signal changes nothing: the drain is already under way
+            stopping.append(gevent.spawn(_drain, app, drain_seconds()))
+
+    gevent.signal_handler(signal.SIGTERM, on_sigterm)
     log.info("live server listening on %s:%s", host, port)
     socketio.run(app, host=host, port=port, log_output=False, use_reloader=False)
+    log.info("live server stopped")
 
 
-def _stop(app) -> None:
-    """Tell every client to reconnect (they resume from the event log elsewhere), then exit."""
-    log.info("SIGTERM: disconnecting clients and stopping")
+def _drain(app, grace: float) -> None:
+    """Refuse new connections, drop the existing ones in batches, then stop, all within `grace`."""
+    deadline = gevent.get_hub().loop.now() + grace
+    # Whatever happens below, leave before the grace period ends (exit code 0: a clean stop).
+    gevent.spawn_later(max(0.5, grace - 0.5), os._exit, 0)
+    events.draining = True  # a connection accepted just before the listener closes is refused
+    server = socketio.wsgi_server
+    server.stop_accepting()  # close the listener only: open WebSockets carry on for now
+    server.socket.close()  # connection refused: the proxy or Service picks another process at once
+    eio = socketio.server.eio
+    sockets = list(eio.sockets.values())
+    log.info("SIGTERM: draining %d connections within %.0f s", len(sockets), grace)
+    batch = max(1, -(-len(sockets) // DISCONNECT_BATCHES))
+    pause = min(grace / 2, 5.0) / DISCONNECT_BATCHES
+    for start in range(0, len(sockets), batch):
+        for sock in sockets[start:start + batch]:
+            # abort: no CLOSE packet, so clients see a lost transport and reconnect with last_seq
+            gevent.spawn(sock.close, wait=False, abort=True)
+        if start + batch < len(sockets):
+            gevent.sleep(pause)
+    while eio.sockets and gevent.get_hub().loop.now() < deadline - 1:
+        gevent.sleep(0.05)
     with app.app_context():
         socketio.stop()

@@ -8,7 +8,8 @@ import socketio
 
 
 class LiveClient:
-    def __init__(self, url: str, token: str, last_seq: int | None = 0, staff_last_seq: int | None = None):
+    def __init__(self, url: str, token: str, last_seq: int | None = 0, staff_last_seq: int | None = None,
+                 reconnection: bool = False):
         self.url = url
         self.token = token
         self.last_seq = last_seq
@@ -20,7 +21,10 @@ class LiveClient:
         self.my_state: dict | None = None
         self.presence: list[int] = []
         self._cond = threading.Condition()
-        self.sio = socketio.Client(reconnection=False)
+        self.connects = 0
+        # Like live.js: reconnect by itself after a lost transport, resuming from the last seen event.
+        self.sio = socketio.Client(reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1)
+        self.sio.on("connect", self._connected)
         for name, handler in {
             "room_event": lambda e: self._add(self.room_events, [e]),
             "room_events": lambda es: self._add(self.room_events, es),
@@ -43,13 +47,23 @@ class LiveClient:
             self.my_state = state
             self._cond.notify_all()
 
+    def _connected(self) -> None:
+        with self._cond:
+            self.connects += 1
+            self._cond.notify_all()
+
+    def _auth(self) -> dict:
+        """Sent on every (re)connect: the last sequence applied so far."""
+        with self._cond:
+            auth = {"token": self.token}
+            if self.last_seq is not None:
+                auth["last_seq"] = max([self.last_seq, *self.seqs()])
+            if self.staff_last_seq is not None:
+                auth["staff_last_seq"] = max([self.staff_last_seq, *(e["seq"] for e in self.staff_events)])
+            return auth
+
     def connect(self) -> "LiveClient":
-        auth = {"token": self.token}
-        if self.last_seq is not None:
-            auth["last_seq"] = self.last_seq
-        if self.staff_last_seq is not None:
-            auth["staff_last_seq"] = self.staff_last_seq
-        self.sio.connect(self.url, transports=["websocket"], auth=auth, wait_timeout=10)
+        self.sio.connect(self.url, transports=["websocket"], auth=self._auth, wait_timeout=10)
         return self
 
     def disconnect(self) -> None:
