@@ -16,13 +16,16 @@ from services.config import load_config
 
 QUEUES = ("default", "mail", "media")
 TASK_MODULES = ["workers.mail", "workers.reminders", "workers.transcripts", "workers.captions.tasks",
-                "workers.retention"]
+                "workers.retention", "workers.billing"]
 # Beat only finds due work; the state lives in PostgreSQL.
 BEAT_SCHEDULE = {
     "reminders-due": {"task": "townhall.reminders.dispatch_due", "schedule": 60.0},
     "mail-sweep": {"task": "townhall.mail.sweep", "schedule": 60.0},
     "transcripts-sweep": {"task": "townhall.transcripts.sweep", "schedule": 300.0},
     "retention-daily": {"task": "townhall.retention.purge", "schedule": crontab(hour=3, minute=30)},
+    "usage-rollup": {"task": "townhall.billing.rollup", "schedule": 900.0},
+    "invoices-daily": {"task": "townhall.billing.invoices", "schedule": crontab(hour=4, minute=0)},
+    "closed-tenants-purge": {"task": "townhall.billing.purge", "schedule": crontab(hour=4, minute=30)},
 }
 
 

@@ -9,7 +9,7 @@ from services.live.event_log import append_room_event
 from services.residents import registrations
 from services.rooms import lifecycle
 from services.rooms.queries import get_room
-from tenants import audit
+from tenants import audit, plans
 from tenants.auth import Staff
 from tenants.db import Tx
 from tenants.errors import Conflict, ValidationFailed
@@ -32,6 +32,8 @@ def _tenant_default_signposting(tx: Tx) -> str:
 def create_room(tx: Tx, staff: Staff, data: dict) -> dict:
     require(staff.role, "room.create")
     values = {k: data[k] for k in EDITABLE_FIELDS if k in data}
+    if values.get("starts_at"):
+        plans.check_room_allowance(tx, values["starts_at"])
     values["signposting_text"] = values.get("signposting_text") or _tenant_default_signposting(tx)
     columns = ["tenant_id", "created_by", *values]
     query = sql.SQL("insert into rooms ({}) values ({}) returning *").format(
