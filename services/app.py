@@ -56,6 +56,7 @@ def _register_slices(app: Flask) -> None:
     from services.transcripts.views import bp as transcripts_console_bp
     from services.residents.views import bp as residents_bp
     from services.signup.views import bp as signup_bp
+    from services.platform.views import bp as platform_bp
     from services.vendor import bp as vendor_bp
 
     app.register_blueprint(health.bp)
@@ -65,6 +66,7 @@ def _register_slices(app: Flask) -> None:
     app.register_blueprint(signup_bp)
     app.register_blueprint(media_console_bp)
     app.register_blueprint(transcripts_console_bp)
+    app.register_blueprint(platform_bp)
     if app.config["TOWNHALL"].env == "development":
         from services.devmail import bp as devmail_bp
         app.register_blueprint(devmail_bp)

@@ -115,16 +115,6 @@ def change_state(admin: PlatformAdmin, tenant_id, action: str, *, plan: str | No
     return updated
 
 
-def set_plan(admin: PlatformAdmin, tenant_id, plan: str) -> None:
-    with tenant_scope(tenant_id) as tx:
-        row = _tenant_row(tx)
-        if tx.value("select 1 from plans where name = %s", [plan]) is None:
-            raise ValidationFailed("Choose one of the plans.", field="plan")
-        tx.execute("update tenants set plan = %s, settings = settings || %s, updated_at = now() where id = %s",
-                   [plan, Jsonb({"plan": plan}), tenant_id])
-        _audit_both(tx, admin, "tenant.plan_changed", {"from": row["plan"], "to": plan})
-
-
 def set_billing(admin: PlatformAdmin, tenant_id, *, billing_email: str | None, po_number: str) -> None:
     with tenant_scope(tenant_id) as tx:
         _tenant_row(tx)

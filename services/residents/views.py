@@ -86,6 +86,8 @@ def room(room_id):
 
 @bp.post("/rooms/<room_id>/join")
 def join(room_id):
+    if g.tenant.is_suspended:
+        return render_template("residents/paused.html"), 503
     try:
         data = load(JoinSchema, request.form)
         with tenant_scope(g.tenant.id) as tx:
