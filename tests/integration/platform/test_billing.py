@@ -154,3 +154,48 @@ def test_app_role_still_cannot_read_across_tenants(app_ctx, config, make_tenant,
             conn.execute("select * from townhall_platform_tenants(%s, '', %s)", [a.id, MONTH])  # not an admin
     listed = {t["slug"] for t in platform.list_tenants(admin, search=b.slug)}
     assert listed == {b.slug}
+
+
+def test_close_exports_everything_then_purges_after_the_grace_period(app_ctx, make_world, platform_admin):
+    import io
+    import json
+    import zipfile
+
+    from tenants.platform import tenant_ids
+
+    admin, _, _ = platform_admin
+    world = make_world(state="closed")
+    other = make_world(state="draft")
+    with tenant_scope(world.tenant.id) as tx:
+        tx.execute("insert into transcripts (tenant_id, room_id, html, text, json, csv, pdf, figures, digest)"
+                   " values (%s, %s, '<p>t</p>', 'transcript text', '{}', '', '%%PDF-1.7', '{}', 'd')",
+                   [world.tenant.id, world.room["id"]])
+    closed_at = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
+    exports = []
+    updated = platform.change_state(admin, world.tenant.id, "close", now=closed_at,
+                                    after_commit=lambda tx: exports.append(billing_jobs.request_export(tx, admin.label)))
+    assert updated["state"] == "closed" and updated["purge_after"] == closed_at + timedelta(days=30)
+    assert billing_jobs.run_export(world.tenant.id, exports[0]["id"]) == "ready"
+    with tenant_scope(world.tenant.id) as tx:
+        data = bytes(tx.value("select zip from tenant_exports where id = %s", [exports[0]["id"]]))
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    names = set(archive.namelist())
+    assert {"tenant.json", "tables/rooms.json", "tables/rooms.csv", "tables/staff_users.csv", "tables/audit_log.json",
+            f"transcripts/{world.room['id']}.txt", f"transcripts/{world.room['id']}.pdf"} <= names
+    staff = json.loads(archive.read("tables/staff_users.json"))
+    assert {s["email"] for s in staff} == {world.admin.email, world.host.email, world.moderator.email}
+    assert all("password_hash" not in s for s in staff)              # secrets stay out
+    assert str(other.tenant.id) not in archive.read("tables/rooms.json").decode()
+
+    assert billing_jobs.purge(closed_at + timedelta(days=29)) == 0   # still in its grace period
+    assert world.tenant.id not in tenant_ids("purge", closed_at + timedelta(days=29))
+    assert billing_jobs.purge(closed_at + timedelta(days=30, minutes=1)) == 1
+    with tenant_scope(world.tenant.id) as tx:
+        assert tx.value("select count(*) from rooms") == 0
+    with tenant_scope(other.tenant.id) as tx:
+        assert tx.value("select count(*) from rooms") == 1           # nobody else's data
+    from tenants.db import unscoped
+    with unscoped() as tx:
+        purged = tx.one("select actor_label, details from platform_audit where action = 'tenant.purged'"
+                        " and tenant_ref = %s", [world.tenant.id])
+    assert purged == {"actor_label": "beat:purge", "details": {"slug": world.tenant.slug}}
