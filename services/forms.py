@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
+from flask import request
+from marshmallow import EXCLUDE, Schema, fields, validate
+
 from tenants.errors import DomainError, ValidationFailed
 
 T = TypeVar("T")
@@ -23,3 +26,26 @@ def attempt(action: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
         if exc.status == 404:
             raise
         return None, field_errors(exc)
+
+
+class CodeSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    code = fields.String(required=True, validate=validate.Length(1, 20),
+                         error_messages={"required": "Enter the 6-digit code from your authenticator app."})
+
+
+def with_code(step, scope, token: str | None, ip: str | None):
+    """Run a TOTP step (`step(tx, token=, code=, ip=)` returning an outcome with `.error`) with the
+    posted code inside `scope()`; returns (outcome, errors) like `attempt`."""
+    from services.validation import load
+
+    def run():
+        code = load(CodeSchema, request.form)["code"]
+        with scope() as tx:
+            outcome = step(tx, token=token, code=code, ip=ip)
+        if outcome.error:
+            raise outcome.error
+        return outcome
+    return attempt(run)

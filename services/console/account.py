@@ -10,19 +10,11 @@ from services import ratelimit
 from services.console.auth import (clear_session_cookie, current_staff, safe_next, session_token,
                                    set_session_cookie, staff_required)
 from services.console.views import bp
-from services.forms import attempt
+from services.forms import attempt, with_code
 from services.request_info import client_ip
 from services.validation import load
 from tenants import auth, links, staff as staff_actions
 from tenants.db import tenant_scope
-
-
-class CodeSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    code = fields.String(required=True, validate=validate.Length(1, 20),
-                         error_messages={"required": "Enter the 6-digit code from your authenticator app."})
 
 
 class EmailSchema(Schema):
@@ -51,14 +43,7 @@ def _signed_in_redirect(outcome: auth.SignIn, target: str):
 
 def _with_code(step) -> tuple[auth.SignIn | None, dict[str, str]]:
     """Run a TOTP step (`complete_mfa` or `confirm_totp_setup`) with the posted code."""
-    def run():
-        code = load(CodeSchema, request.form)["code"]
-        with tenant_scope(g.tenant.id) as tx:
-            outcome = step(tx, token=session_token(), code=code, ip=client_ip())
-        if outcome.error:
-            raise outcome.error
-        return outcome
-    return attempt(run)
+    return with_code(step, lambda: tenant_scope(g.tenant.id), session_token(), client_ip())
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])

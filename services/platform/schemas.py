@@ -16,11 +16,6 @@ class SignInSchema(_Base):
                              error_messages={"required": "Enter your password."})
 
 
-class CodeSchema(_Base):
-    code = fields.String(required=True, validate=validate.Length(1, 20),
-                         error_messages={"required": "Enter the 6-digit code from your authenticator app."})
-
-
 class StateSchema(_Base):
     action = fields.String(required=True, validate=validate.OneOf(("approve", "suspend", "reactivate", "close"),
                                                                   error="Choose approve, suspend, reactivate or close."))

@@ -4,10 +4,10 @@ from __future__ import annotations
 import segno
 from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 
-from services.forms import attempt
+from services.forms import attempt, with_code
 from services.ids import parse_uuid
 from services.platform import auth
-from services.platform.schemas import (BillingSchema, CodeSchema, CreditSchema, InvoiceStatusSchema,
+from services.platform.schemas import (BillingSchema, CreditSchema, InvoiceStatusSchema,
                                        SearchSchema, SignInSchema, StateSchema)
 from services.request_info import client_ip
 from services.usage_chart import usage_bars
@@ -58,14 +58,7 @@ def sign_in():
 
 
 def _code_step(step):
-    def run():
-        code = load(CodeSchema, request.form)["code"]
-        with unscoped() as tx:
-            outcome = step(tx, token=auth.session_token(), code=code, ip=client_ip())
-        if outcome.error:
-            raise outcome.error
-        return outcome
-    return attempt(run)
+    return with_code(step, unscoped, auth.session_token(), client_ip())
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
