@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return request.path.startswith(("/api/", "/platform/api/")) or request.accept_mimetypes.best == "application/json"
 
 
 def _respond(status: int, body: dict):

@@ -35,6 +35,7 @@ alter table tenants
   add column purge_after timestamptz;
 update tenants set plan = settings->>'plan' where settings ? 'plan' and settings->>'plan' in (select name from plans);
 update tenants set trial_ends_at = created_at + interval '30 days' where state in ('pending', 'trial');
+alter table tenants alter column trial_ends_at set default now() + interval '30 days';  -- the trial plan's length
 
 -- Platform admin accounts (the operator's staff): not tenant-owned, so no RLS; the app role may
 -- read and update them and their sessions (sign-in), never delete. Created by the CLI.
