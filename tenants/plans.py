@@ -21,6 +21,9 @@ def tenant_plan(tx: Tx) -> dict:
 
 
 def month_start(moment: datetime | date) -> date:
+    """The first day of the month (UTC for a datetime): billing months are UTC months."""
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
     return date(moment.year, moment.month, 1)
 
 
@@ -33,7 +36,7 @@ def check_room_allowance(tx: Tx, starts_at: datetime) -> None:
     plan = tenant_plan(tx)
     if plan is None or plan["overage_room_pence"] is not None:
         return
-    month = month_start(starts_at.astimezone(timezone.utc))
+    month = month_start(starts_at)
     used = tx.value("select count(*) from rooms where starts_at >= %s and starts_at < %s",
                     [month, next_month(month)])
     if used >= plan["rooms_per_month"]:

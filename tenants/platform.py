@@ -52,7 +52,8 @@ def plans() -> list[dict]:
         return tx.all("select * from plans order by monthly_price_pence, name")
 
 
-def _audit_both(tx: Tx, admin: PlatformAdmin, action: str, details: dict) -> None:
+def audit_both(tx: Tx, admin: PlatformAdmin, action: str, details: dict) -> None:
+    """The tenant's audit_log (actor_kind platform) and the platform's own log, in the same transaction."""
     audit.record(tx, actor_kind="platform", actor_id=admin.id, actor_label=admin.label, action=action,
                  target_kind="tenant", target_id=tx.tenant_id, details=details, ip=admin.ip)
     record(tx, admin, action, tx.tenant_id, details)
@@ -109,7 +110,7 @@ def change_state(admin: PlatformAdmin, tenant_id, action: str, *, plan: str | No
             details["plan"] = plan
         if action == "close":
             details["purge_after"] = changes["purge_after"].isoformat()
-        _audit_both(tx, admin, f"tenant.{_past(action)}", details)
+        audit_both(tx, admin, f"tenant.{_past(action)}", details)
         if after_commit:
             after_commit(tx)
     return updated
@@ -120,4 +121,4 @@ def set_billing(admin: PlatformAdmin, tenant_id, *, billing_email: str | None, p
         _tenant_row(tx)
         tx.execute("update tenants set billing_email = %s, po_number = %s, updated_at = now() where id = %s",
                    [billing_email or None, po_number, tenant_id])
-        _audit_both(tx, admin, "tenant.billing_changed", {"billing_email": billing_email or "", "po_number": po_number})
+        audit_both(tx, admin, "tenant.billing_changed", {"billing_email": billing_email or "", "po_number": po_number})

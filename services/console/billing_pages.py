@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import flash, g, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 
 from services.console.auth import current_staff, staff_required
 from services.console.views import bp
+from services.forms import attempt
+from services.platform.schemas import BillingSchema
 from services.platform.views import export_download, invoice_download
+from services.validation import load
 from services.usage_chart import usage_bars
 from tenants import audit, billing, plans
 from tenants.db import tenant_scope
@@ -27,8 +30,31 @@ def usage():
         invoices = tx.all("select id, kind, number, period, status, total_pence, po_number from invoices"
                           " order by issued_at desc")
         exports = tx.all("select id, status, size_bytes, created_at from tenant_exports order by created_at desc")
+        details = tx.one("select billing_email, po_number, contact_email from tenants where id = %s", [g.tenant.id])
     return render_template("console/usage.html", plan=plan, months=months, bars=usage_bars(months),
-                           invoices=invoices, exports=exports, pounds=billing.pounds)
+                           invoices=invoices, exports=exports, pounds=billing.pounds, details=details, errors={})
+
+
+@bp.post("/billing-details")
+@staff_required
+def billing_details():
+    """The tenant's own billing contact and purchase-order number (public bodies pay against POs)."""
+    staff = current_staff()
+    require(staff.role, "billing.read")
+
+    def save():
+        data = load(BillingSchema, request.form | {"billing_email": request.form.get("billing_email") or None})
+        with tenant_scope(g.tenant.id) as tx:
+            tx.execute("update tenants set billing_email = %s, po_number = %s, updated_at = now() where id = %s",
+                       [data["billing_email"], data["po_number"].strip(), g.tenant.id])
+            audit.record_staff(tx, staff, "tenant.billing_changed", "tenant", g.tenant.id,
+                               {"billing_email": data["billing_email"] or "", "po_number": data["po_number"].strip()})
+    _, errors = attempt(save)
+    for message in errors.values():
+        flash(message, "error")
+    if not errors:
+        flash("Billing details saved. The next invoice uses them.", "success")
+    return redirect(url_for(".usage", _anchor="billing-details"))
 
 
 @bp.get("/invoices/<invoice_id>.<fmt>")

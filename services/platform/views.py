@@ -176,14 +176,14 @@ def change_billing(tenant_id):
     return _back(tid)
 
 
-def _invoice_action(tenant_id, invoice_id, action, done: str):
+def _invoice_action(tenant_id, invoice_id, action, audit_action: str, done: str):
     tid = _tenant_id(tenant_id)
     admin = auth.current_admin()
 
     def run():
         with tenant_scope(tid) as tx:
             invoice = action(tx)
-            platform._audit_both(tx, admin, f"invoice.{done.split()[0].lower()}",
+            platform.audit_both(tx, admin, audit_action,
                                  {"number": invoice["number"], "invoice_id": str(invoice_id)})
             if invoice["kind"] == "credit_note":
                 billing_jobs.deliver(tx, invoice)
@@ -199,6 +199,7 @@ def invoice_status(tenant_id, invoice_id):
     status = request.form.get("status", "")
     return _invoice_action(tenant_id, invoice_id,
                            lambda tx: billing.set_status(tx, invoice_id, load(InvoiceStatusSchema, request.form)["status"]),
+                           f"invoice.{status}" if status in ("paid", "void") else "invoice.status",
                            "Marked paid" if status == "paid" else "Voided")
 
 
@@ -210,7 +211,7 @@ def credit_note(tenant_id, invoice_id):
         data = load(CreditSchema, request.form)
         return billing.credit_note(tx, invoice_id, amount_pence=data["amount_pence"], reason=data["reason"],
                                    now=datetime.now(timezone.utc))
-    return _invoice_action(tenant_id, invoice_id, make, "Credited with")
+    return _invoice_action(tenant_id, invoice_id, make, "invoice.credit_note", "Credited with")
 
 
 @bp.get("/tenants/<tenant_id>/invoices/<invoice_id>.<fmt>")

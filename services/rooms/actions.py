@@ -55,6 +55,8 @@ def update_room(tx: Tx, staff: Staff, room_id, data: dict) -> dict:
         raise Conflict(f"While the chat is live, {', '.join(refused)} cannot change.", field=refused[0])
     if not changes:
         return room
+    if "starts_at" in changes and plans.month_start(changes["starts_at"]) != plans.month_start(room["starts_at"]):
+        plans.check_room_allowance(tx, changes["starts_at"])   # moving into a month that is already full
     query = sql.SQL("update rooms set {}, updated_at = now() where id = %s returning *").format(
         sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in changes))
     updated = tx.one(query, [*changes.values(), room["id"]])

@@ -146,3 +146,46 @@ def test_room_and_seat_limits_name_the_limit_and_how_to_raise_it(app_ctx, make_w
         staff_actions.invite_staff(tx, world.admin, email="extra@force.police.uk", display_name="Extra",
                                    role="moderator", link_for=lambda token: token)
     assert "10 staff seats" in exc.value.message and "larger plan" in exc.value.message
+
+
+def test_invoice_actions_over_http_and_each_tenant_sees_only_its_own_invoices(app, make_tenant, make_staff,
+                                                                            platform_admin):
+    from datetime import date
+
+    from workers import billing as billing_jobs
+
+    admin, password, secret = platform_admin
+    mine, theirs = make_tenant(), make_tenant()
+    my_admin, their_admin = make_staff(mine, "admin"), make_staff(theirs, "admin")
+    me, _ = admin_client(app, mine, my_admin)
+    assert me.post(console(mine, "billing-details"), data={"billing_email": "ap@force.police.uk",
+                                                          "po_number": "PO-2026-55"}).status_code == 302
+    assert me.post(console(mine, "billing-details"), data={"billing_email": "not-an-email"},
+                   follow_redirects=True).status_code == 200            # a message, not a 500
+    with tenant_scope(mine.id) as tx:
+        tx.execute("update tenants set plan = 'standard' where id = %s", [mine.id])
+        assert tx.value("select po_number from tenants where id = %s", [mine.id]) == "PO-2026-55"
+    invoice = billing_jobs.invoice_tenant(mine.id, date(2026, 5, 1), datetime(2026, 6, 1, tzinfo=timezone.utc))
+    assert invoice["po_number"] == "PO-2026-55" and invoice["billing_email"] == "ap@force.police.uk"
+
+    pdf = me.get(console(mine, f"invoices/{invoice['id']}.pdf"))
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    them, _ = admin_client(app, theirs, their_admin)
+    assert them.get(console(theirs, f"invoices/{invoice['id']}.pdf")).status_code == 404   # another tenant's
+    assert them.get(console(mine, f"invoices/{invoice['id']}.pdf")).status_code in (302, 403, 404)
+
+    ops = platform_client(app, admin.email, password, secret)
+    base = f"/platform/tenants/{mine.id}/invoices/{invoice['id']}"
+    assert ops.get(f"{base}.csv").status_code == 200
+    assert ops.get(f"/platform/tenants/{theirs.id}/invoices/{invoice['id']}.csv").status_code == 404
+    bad = ops.post(f"{base}/credit", data={"amount_pence": "lots", "reason": "x"}, follow_redirects=True)
+    assert bad.status_code == 200 and "whole number of pence" in bad.get_data(as_text=True)
+    assert ops.post(f"{base}/credit", data={"amount_pence": "2500", "reason": "Late start"}).status_code == 302
+    assert ops.post(f"{base}/status", data={"status": "paid"}).status_code == 302
+    page = ops.get(f"/platform/tenants/{mine.id}").get_data(as_text=True)
+    assert "CN-2026-" in page and "paid" in page
+    with tenant_scope(mine.id) as tx:
+        note = tx.one("select total_pence, pdf is not null as has_pdf from invoices where kind = 'credit_note'")
+        actions = {r["action"] for r in tx.all("select action from audit_log where actor_kind = 'platform'")}
+    assert note == {"total_pence": -3000, "has_pdf": True}
+    assert {"invoice.credit_note", "invoice.paid"} <= actions
