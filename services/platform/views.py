@@ -115,6 +115,16 @@ def tenants():
     return render_template("platform/tenants.html", tenants=rows, q=search)
 
 
+@bp.get("/audit")
+@auth.platform_required
+def audit_log():
+    """The platform's own audit log, newest first (every tenant's log also has its platform rows)."""
+    with unscoped() as tx:
+        rows = tx.all("select at, actor_label, action, tenant_ref, details, ip from platform_audit"
+                      " order by id desc limit 200")
+    return render_template("platform/audit.html", rows=rows)
+
+
 @bp.get("/api/tenants")
 @auth.platform_required
 def api_tenants():

@@ -43,6 +43,7 @@ PAGES = [
     AxePage("platform sign-in", "/platform/sign-in"),
     AxePage("platform tenants", "/platform/", platform=True),
     AxePage("platform tenant", "/platform/tenants/{tenant_id}", platform=True),
+    AxePage("platform audit log", "/platform/audit", platform=True),
 ]
 
 

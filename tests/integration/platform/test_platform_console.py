@@ -15,7 +15,7 @@ from tenants.db import tenant_scope
 from tests.support.console import admin_client, console, totp_code
 from tests.support.servers import ROOT
 
-PLATFORM_GETS = ["/platform/", "/platform/api/tenants", "/platform/tenants/{t}",
+PLATFORM_GETS = ["/platform/", "/platform/audit", "/platform/api/tenants", "/platform/tenants/{t}",
                  "/platform/tenants/{t}/invoices/00000000-0000-0000-0000-000000000000.pdf",
                  "/platform/tenants/{t}/exports/00000000-0000-0000-0000-000000000000.zip"]
 PLATFORM_POSTS = ["/platform/tenants/{t}/state", "/platform/tenants/{t}/billing",
@@ -103,6 +103,8 @@ def test_suspend_pauses_residents_and_rooms_within_one_request_then_reactivate(a
 
     assert ops.post(f"/platform/tenants/{world.tenant.id}/state", data={"action": "reactivate"}).status_code == 302
     assert resident.get(home).status_code == 200
+    log = ops.get("/platform/audit").get_data(as_text=True)
+    assert log.index("tenant.reactivated") < log.index("tenant.suspended") and admin.email in log
 
 
 def test_concurrent_participant_limit_refuses_the_next_resident_kindly(app, stack, make_world):
