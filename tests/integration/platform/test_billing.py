@@ -199,3 +199,32 @@ def test_close_exports_everything_then_purges_after_the_grace_period(app_ctx, ma
         purged = tx.one("select actor_label, details from platform_audit where action = 'tenant.purged'"
                         " and tenant_ref = %s", [world.tenant.id])
     assert purged == {"actor_label": "beat:purge", "details": {"slug": world.tenant.slug}}
+
+
+def test_concurrent_runs_make_one_invoice_and_use_one_number(app, app_ctx, make_tenant, platform_admin):
+    import threading
+
+    admin, _, _ = platform_admin
+    tenant = make_tenant(state="trial")
+    platform.change_state(admin, tenant.id, "approve", plan="large")
+    month, now = date(2026, 3, 1), datetime(2026, 4, 1, 4, tzinfo=timezone.utc)
+    from tenants.db import unscoped
+    with unscoped() as tx:
+        before = tx.value("select coalesce(max(last_number), 0) from invoice_counters where series = 'TH' and year = 2026")
+    results, barrier = [], threading.Barrier(3)
+
+    def run():
+        with app.app_context():
+            barrier.wait()
+            results.append(billing_jobs.invoice_tenant(tenant.id, month, now))
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    made = [r for r in results if r]
+    assert len(results) == 3 and len(made) == 1
+    with unscoped() as tx:
+        after = tx.value("select last_number from invoice_counters where series = 'TH' and year = 2026")
+    assert after == before + 1 and made[0]["number"] == f"TH-2026-{after:06d}"
+    assert (made[0]["subtotal_pence"], made[0]["vat_pence"], made[0]["total_pence"]) == (75000, 15000, 90000)

@@ -191,3 +191,23 @@ def test_invoice_actions_over_http_and_each_tenant_sees_only_its_own_invoices(ap
         actions = {r["action"] for r in tx.all("select action from audit_log where actor_kind = 'platform'")}
     assert note == {"total_pence": -3000, "has_pdf": True}
     assert {"invoice.credit_note", "invoice.paid"} <= actions
+
+
+def test_platform_sign_in_locks_after_repeated_failures_and_codes_work_once(app, platform_admin):
+    admin, password, secret = platform_admin
+    client = app.test_client()
+    for _ in range(10):
+        assert client.post("/platform/sign-in", data={"email": admin.email, "password": "wrong-password-x"}).status_code == 403
+    locked = client.post("/platform/sign-in", data={"email": admin.email, "password": password})
+    assert locked.status_code == 400 and "locked for 15 minutes" in locked.get_data(as_text=True)
+    from tenants.db import unscoped
+    with unscoped() as tx:
+        tx.execute("update platform_admins set locked_until = null where id = %s", [admin.id])
+        assert tx.value("select count(*) from platform_audit where admin_id = %s"
+                        " and action = 'platform_admin.sign_in_failed'", [admin.id]) == 10
+    platform_client(app, admin.email, password, secret)
+    again = app.test_client()
+    again.post("/platform/sign-in", data={"email": admin.email, "password": password})
+    reused = again.post("/platform/sign-in/code", data={"code": totp_code(secret)})   # the same code, used already
+    assert reused.status_code == 400 and "not right" in reused.get_data(as_text=True)
+    assert again.get("/platform/").status_code == 403
