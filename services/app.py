@@ -62,6 +62,7 @@ def _register_slices(app: Flask) -> None:
     from services.residents.share import platform_bp as share_bp
     from services.residents.views import bp as residents_bp
     from services.signup.views import bp as signup_bp
+    from services.platform.views import bp as platform_bp
     from services.vendor import bp as vendor_bp
 
     app.register_blueprint(health.bp)
@@ -71,6 +72,7 @@ def _register_slices(app: Flask) -> None:
     app.register_blueprint(signup_bp)
     app.register_blueprint(media_console_bp)
     app.register_blueprint(transcripts_console_bp)
+    app.register_blueprint(platform_bp)
     if app.config["TOWNHALL"].env == "development":
         from services.devmail import bp as devmail_bp
         app.register_blueprint(devmail_bp)

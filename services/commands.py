@@ -131,7 +131,7 @@ def _in_app(fn):
 
 @cli.command("approve-tenant")
 @click.argument("slug")
-@click.option("--plan", required=True, help="The plan's name (plans and their limits arrive with billing).")
+@click.option("--plan", required=True, help="The plan's name (trial, standard, large, or any row of the plans table).")
 def approve_tenant(slug: str, plan: str) -> None:
     """Approve a verified (trial) tenant: it becomes active on PLAN."""
     from tenants.errors import DomainError
@@ -156,3 +156,19 @@ def grant_signup_override(email: str) -> None:
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"{email.strip().lower()} may now sign up")
+
+
+@cli.command("create-platform-admin")
+@click.argument("email")
+@click.option("--name", default="", help="Display name.")
+def create_platform_admin(email: str, name: str) -> None:
+    """Create a platform admin with a one-time password; TOTP is set up at the first sign-in."""
+    from tenants.errors import DomainError
+    from tenants.platform_auth import create_admin
+
+    try:
+        admin, password = _in_app(lambda: create_admin(email, display_name=name))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"platform admin {admin.email} created. One-time password (shown once): {password}")
+    click.echo("Sign in at /platform/ on the platform host; you will set up two-step verification first.")

@@ -46,6 +46,7 @@ class Config:
     media_dir: str = ""
     media_max_bytes: int = 100 * 1024 * 1024
     celery_visibility_timeout: int = 3600
+    vat_rate_bp: int = 2000          # VAT in basis points (VAT_RATE=20 or 17.5 percent)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -144,7 +145,21 @@ def load_config(environ: dict | None = None) -> Config:
         media_dir=env.get("MEDIA_DIR", os.path.join(data_dir, "media")),
         media_max_bytes=_whole_number(env, "MEDIA_MAX_MB", 100, minimum=1) * 1024 * 1024,
         celery_visibility_timeout=_whole_number(env, "CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
+        vat_rate_bp=_vat_rate(env.get("VAT_RATE", "20")),
     )
+
+
+def _vat_rate(value: str) -> int:
+    """A percentage with at most two decimals, as whole basis points (no floats near money)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        bp = Decimal(value.strip()) * 100
+    except InvalidOperation:
+        raise ConfigError("VAT_RATE must be a percentage such as 20 or 17.5") from None
+    if bp != bp.to_integral_value() or not 0 <= bp <= 10000:
+        raise ConfigError("VAT_RATE must be between 0 and 100 with at most two decimals")
+    return int(bp)
 
 
 def _whole_number(env, name: str, default: int, minimum: int = 0) -> int:

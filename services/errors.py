@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def wants_json() -> bool:
-    api = request.path.startswith("/api/") or re.match(r"/t/[^/]+/api/", request.path) is not None
+    api = request.path.startswith(("/api/", "/platform/api/")) or re.match(r"/t/[^/]+/api/", request.path) is not None
     return api or request.accept_mimetypes.best == "application/json"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from flask import g
+from flask import g, request
 from marshmallow import Schema
 
 from services.validation import load
@@ -37,4 +37,19 @@ def submit(schema: type[Schema], data, action: Callable[[Tx, dict], T]) -> tuple
         values = load(schema, data)
         with tenant_scope(g.tenant.id) as tx:
             return action(tx, values)
+    return attempt(run)
+
+
+def with_code(step, scope, token: str | None, ip: str | None):
+    """Run a TOTP step (`step(tx, token=, code=, ip=)` returning an outcome with `.error`) with the
+    posted code inside `scope()`; returns (outcome, errors) like `attempt`."""
+    from services.console.schemas import CodeSchema
+
+    def run():
+        code = load(CodeSchema, request.form)["code"]
+        with scope() as tx:
+            outcome = step(tx, token=token, code=code, ip=ip)
+        if outcome.error:
+            raise outcome.error
+        return outcome
     return attempt(run)

@@ -120,8 +120,11 @@ def approve_tenant(slug: str, plan: str, *, by: str = "platform") -> Tenant:
     if tenant.state not in ("trial", "active"):
         raise Conflict(f"Tenant '{slug}' is {tenant.state}: only a verified (trial) or active tenant can be approved.")
     with tenant_scope(tenant.id) as tx:
-        tx.execute("update tenants set state = 'active', settings = settings || %s, updated_at = now() where id = %s",
-                   [Jsonb({"plan": plan}), tenant.id])
+        if tx.value("select 1 from plans where name = %s", [plan]) is None:
+            names = ", ".join(r["name"] for r in tx.all("select name from plans order by monthly_price_pence"))
+            raise NotFound(f"There is no plan '{plan}'. Plans: {names}.")
+        tx.execute("update tenants set state = 'active', plan = %s, settings = settings || %s, updated_at = now()"
+                   " where id = %s", [plan, Jsonb({"plan": plan}), tenant.id])
         audit.record(tx, actor_kind="platform", actor_label=by, action="tenant.approved", target_kind="tenant",
                      target_id=tenant.id, details={"plan": plan, "from": tenant.state})
     return Tenant(id=tenant.id, slug=tenant.slug, name=tenant.name, state="active")

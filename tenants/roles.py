@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "panelist.invite": frozenset({"admin", "host"}),
     "settings.edit": frozenset({"admin"}),
     "audit.read": frozenset({"admin"}),
+    "billing.read": frozenset({"admin"}),          # usage, plan, invoices and the full data export
 }
 
 PERMISSION_MESSAGES = {
@@ -32,6 +33,7 @@ PERMISSION_MESSAGES = {
     "staff.manage": "Only a tenant admin can manage staff.",
     "staff.invite": "Only a tenant admin can invite staff.",
     "audit.read": "Only a tenant admin can read the audit log.",
+    "billing.read": "Only a tenant admin can see usage, invoices and data exports.",
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tenants import audit, emails, links
+from tenants import audit, emails, links, plans
 from tenants.auth import ROLES, Staff, _staff, revoke_sessions
 from tenants.db import Tx
 from tenants.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
@@ -58,6 +58,7 @@ def invite_staff(tx: Tx, actor: Staff, *, email: str, display_name: str, role: s
         message = "This email already belongs to someone on your staff." if existing["role"] != "panelist" else \
             "This email belongs to a panelist: remove them as a panelist first."
         raise Conflict(message, field="email")
+    plans.check_staff_seats(tx)
     columns = ("display_name = %s, title = %s, role = %s, status = 'invited', password_hash = null,"
                " totp_secret = null, totp_pending_secret = null, invited_by = %s, invited_at = now()")
     if existing:

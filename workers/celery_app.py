@@ -17,7 +17,7 @@ from services.config import load_config
 
 QUEUES = ("default", "mail", "media")
 TASK_MODULES = ["workers.mail", "workers.reminders", "workers.transcripts", "workers.captions.tasks",
-                "workers.retention", "workers.webhooks"]
+                "workers.retention", "workers.webhooks", "workers.billing"]
 # Beat only finds due work; the state lives in PostgreSQL.
 BEAT_SCHEDULE = {
     "reminders-due": {"task": "townhall.reminders.dispatch_due", "schedule": 60.0},
@@ -25,6 +25,9 @@ BEAT_SCHEDULE = {
     "transcripts-sweep": {"task": "townhall.transcripts.sweep", "schedule": 300.0},
     "captions-sweep": {"task": "townhall.captions.sweep", "schedule": 300.0},
     "retention-daily": {"task": "townhall.retention.purge", "schedule": crontab(hour=3, minute=30)},
+    "usage-rollup": {"task": "townhall.billing.rollup", "schedule": 900.0},
+    "invoices-daily": {"task": "townhall.billing.invoices", "schedule": crontab(hour=4, minute=0)},
+    "closed-tenants-purge": {"task": "townhall.billing.purge", "schedule": crontab(hour=4, minute=30)},
 }
 
 

@@ -166,7 +166,9 @@ def deliver(config: Config, raw: bytes, to: str) -> None:
                 smtp.ehlo()
             if url.username:
                 smtp.login(unquote(url.username), unquote(url.password or ""))
-            smtp.sendmail(envelope_from, [to], raw)
+            # Stored with LF line ends; SMTP wants CRLF (smtplib leaves bytes alone), or a server that reads
+            # CRLF lines sees one over-long line once a message is large (an invoice with its PDF).
+            smtp.sendmail(envelope_from, [to], raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         if all(500 <= code < 600 for code in codes):

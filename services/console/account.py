@@ -10,7 +10,7 @@ from services.console.auth import (clear_session_cookie, current_staff, safe_nex
                                    set_session_cookie, staff_required)
 from services.console.schemas import CodeSchema, EmailSchema, NewPasswordSchema
 from services.console.views import bp
-from services.forms import attempt
+from services.forms import attempt, with_code
 from services.request_info import client_ip
 from services.validation import load
 from tenants import auth, links, staff as staff_actions
@@ -27,14 +27,7 @@ def _signed_in_redirect(outcome: auth.SignIn, target: str):
 
 def _with_code(step) -> tuple[auth.SignIn | None, dict[str, str]]:
     """Run a TOTP step (`complete_mfa` or `confirm_totp_setup`) with the posted code."""
-    def run():
-        code = load(CodeSchema, request.form)["code"]
-        with tenant_scope(g.tenant.id) as tx:
-            outcome = step(tx, token=session_token(), code=code, ip=client_ip())
-        if outcome.error:
-            raise outcome.error
-        return outcome
-    return attempt(run)
+    return with_code(step, lambda: tenant_scope(g.tenant.id), session_token(), client_ip())
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])

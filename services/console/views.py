@@ -206,4 +206,4 @@ def _lists(name: str) -> dict:
 
 
 # The other console pages register their routes on `bp` (imported for that side effect).
-from services.console import account, settings_pages, sso_pages, staff_pages  # noqa: E402,F401
+from services.console import account, billing_pages, settings_pages, sso_pages, staff_pages  # noqa: E402,F401

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 class Connection:
     identity: LiveIdentity
     ip: str | None
+    presence_id: object = None   # the room_presence row of a resident's connection (usage metering)
 
 
 connections: dict[str, Connection] = {}
@@ -75,9 +76,10 @@ def on_connect(auth):
             room = get_room(tx, identity.room_id)
             _check_identity(tx, identity, room)
             replay = _replay(tx, identity, auth)
+            presence_id = presence.record_connect(tx, identity) if identity.kind == "resident" else None
     except DomainError as exc:
         raise ConnectionRefusedError(exc.message) from None
-    connections[request.sid] = Connection(identity, _client_ip())
+    connections[request.sid] = Connection(identity, _client_ip(), presence_id)
     join_room(room_channel(identity.room_id))
     if identity.kind == "staff":
         join_room(staff_channel(identity.room_id))
@@ -85,7 +87,7 @@ def on_connect(auth):
         join_room(participant_channel(identity.subject_id))
     for event_name, payload in replay:
         emit(event_name, payload)
-    presence.joined(identity.room_id)
+    presence.joined(identity.room_id, identity.subject_id if identity.kind == "resident" else None)
     if identity.kind != "staff":
         metrics.resident_connected(identity.tenant_id)
 
@@ -135,9 +137,16 @@ def _int(value) -> int | None:
 def on_disconnect(*args):
     conn = connections.pop(request.sid, None)
     if conn:
-        presence.left(conn.identity.room_id)
+        resident = conn.identity.kind == "resident"
+        presence.left(conn.identity.room_id, conn.identity.subject_id if resident else None)
         if conn.identity.kind != "staff":
             metrics.resident_disconnected(conn.identity.tenant_id)
+        if conn.presence_id is not None:
+            try:
+                with tenant_scope(conn.identity.tenant_id) as tx:
+                    presence.record_disconnect(tx, conn.presence_id)
+            except DomainError:
+                log.warning("could not record a disconnect; the connection counts until the room closes")
 
 
 @socketio.on("resume")

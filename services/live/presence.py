@@ -18,6 +18,7 @@ from collections import Counter
 from services.live import broadcast
 from services.live.channels import room_channel
 from services.redis_client import redis_client
+from services.residents import capacity
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +28,46 @@ TTL = 15
 
 _local: Counter = Counter()
 _last_total: dict[str, int] = {}
+_residents: Counter = Counter()   # (room id, participant id) -> connections here: their seats stay held
 
 
-def joined(room_id) -> None:
+def joined(room_id, participant_id=None) -> None:
     _local[str(room_id)] += 1
+    if participant_id is not None:
+        _residents[(str(room_id), str(participant_id))] += 1
 
 
-def left(room_id) -> None:
+def left(room_id, participant_id=None) -> None:
     key = str(room_id)
     _local[key] -= 1
     if _local[key] <= 0:
         _local[key] = 0
+    if participant_id is not None:
+        seat = (key, str(participant_id))
+        _residents[seat] -= 1
+        if _residents[seat] <= 0:
+            del _residents[seat]
+            capacity.release(room_id, participant_id)
+
+
+def record_connect(tx, identity):
+    """A row per resident connection, in PostgreSQL: peak concurrency for usage metering is computed
+    from these intervals, so it survives restarts and counts every live process."""
+    return tx.value("insert into room_presence (tenant_id, room_id, participant_id, process)"
+                    " values (%s, %s, %s, %s) returning id",
+                    [identity.tenant_id, identity.room_id, identity.subject_id, PROCESS_ID])
+
+
+def record_disconnect(tx, presence_id) -> None:
+    tx.execute("update room_presence set disconnected_at = now() where id = %s and disconnected_at is null",
+               [presence_id])
+
+
+def refresh_seats() -> None:
+    seats: dict[str, set[str]] = {}
+    for room, participant in list(_residents):
+        seats.setdefault(room, set()).add(participant)
+    capacity.refresh(seats)
 
 
 def publish_once() -> None:
@@ -83,5 +113,6 @@ def run_forever(sleep) -> None:
         sleep(INTERVAL)
         try:
             publish_once()
+            refresh_seats()
         except Exception:  # Redis briefly down: counts catch up on the next round
             log.warning("presence update failed", exc_info=True)

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 
 from flask import current_app
 from flask_babel import gettext as _
 
 from services.ids import parse_uuid
+from services.residents import capacity
 from services.residents.names import clean_display_name
 from services.rooms.lifecycle import ASKING_STATES
 from services.rooms.queries import get_public_room
 from tenants.db import Tx
-from tenants.errors import Conflict
+from tenants import plans
+from tenants.errors import Conflict, LimitReached
 
 
 def network_hash(ip: str | None) -> str | None:
@@ -29,8 +32,14 @@ def join_room(tx: Tx, room_id, display_name: str | None, ip: str | None) -> dict
         raise Conflict(_("This chat has closed. You can read the transcript on this page."))
     staff_names = [r["display_name"] for r in tx.all("select display_name from staff_users where status = 'active'")]
     name = clean_display_name(display_name, staff_names)
-    return tx.one("insert into participants (tenant_id, room_id, display_name, network_hash)"
-                  " values (%s, %s, %s, %s) returning *", [tx.tenant_id, room["id"], name, network_hash(ip)])
+    participant_id = uuid.uuid4()
+    limit = plans.participants_per_room(tx)
+    if limit is not None and not capacity.claim(room["id"], participant_id, limit):
+        raise LimitReached(_("This chat is full. You can read the transcript here after it closes."),
+                           details={"limit": "participants_per_room"})
+    return tx.one("insert into participants (id, tenant_id, room_id, display_name, network_hash)"
+                  " values (%s, %s, %s, %s, %s) returning *",
+                  [participant_id, tx.tenant_id, room["id"], name, network_hash(ip)])
 
 
 def participant_in_room(tx: Tx, participant_id, room_id) -> dict | None:

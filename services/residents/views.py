@@ -104,6 +104,8 @@ def screen(room_id):
 
 @bp.post("/rooms/<room_id>/join")
 def join(room_id):
+    if g.tenant.is_suspended:
+        return render_template("residents/paused.html"), 503
     try:
         join_from_form(room_id)
     except DomainError as exc:

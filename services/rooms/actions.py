@@ -10,7 +10,7 @@ from services.live.event_log import append_room_event
 from services.residents import registrations
 from services.rooms import lifecycle
 from services.rooms.queries import get_room
-from tenants import audit
+from tenants import audit, plans
 from tenants.auth import Staff
 from tenants.db import Tx
 from tenants.errors import Conflict, ValidationFailed
@@ -33,6 +33,8 @@ def _tenant_default_signposting(tx: Tx) -> str:
 def create_room(tx: Tx, staff: Staff, data: dict) -> dict:
     require(staff.role, "room.create")
     values = {k: data[k] for k in EDITABLE_FIELDS if k in data}
+    if values.get("starts_at"):
+        plans.check_room_allowance(tx, values["starts_at"])
     values["signposting_text"] = values.get("signposting_text") or _tenant_default_signposting(tx)
     columns = ["tenant_id", "created_by", *values]
     query = sql.SQL("insert into rooms ({}) values ({}) returning *").format(
@@ -54,6 +56,8 @@ def update_room(tx: Tx, staff: Staff, room_id, data: dict) -> dict:
         raise Conflict(f"While the chat is live, {', '.join(refused)} cannot change.", field=refused[0])
     if not changes:
         return room
+    if "starts_at" in changes and plans.month_start(changes["starts_at"]) != plans.month_start(room["starts_at"]):
+        plans.check_room_allowance(tx, changes["starts_at"])   # moving into a month that is already full
     query = sql.SQL("update rooms set {}, updated_at = now() where id = %s returning *").format(
         sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in changes))
     updated = tx.one(query, [*changes.values(), room["id"]])

@@ -20,6 +20,7 @@ class AxePage:
     staff: str | None = None      # "admin", "host" or "moderator": signed in first
     joined: bool = False          # a resident who has joined (the ask form and their questions)
     live: str | None = None       # the root of a live page: wait for its Socket.IO connection
+    platform: bool = False        # a platform console page (path from the site root), as a platform admin
 
     def __str__(self) -> str:
         return self.name
@@ -42,14 +43,43 @@ PAGES = [
     AxePage("moderation", "/console/rooms/{live}/moderate", staff="moderator", live="#staff-live"),
     AxePage("host view", "/console/rooms/{live}/host", staff="host", live="#staff-live"),
     AxePage("API and webhooks", "/console/api/", staff="admin"),
+    AxePage("plan and usage", "/console/usage", staff="admin"),
+    AxePage("platform sign-in", "/platform/sign-in"),
+    AxePage("platform tenants", "/platform/", platform=True),
+    AxePage("platform tenant", "/platform/tenants/{tenant_id}", platform=True),
+    AxePage("platform audit log", "/platform/audit", platform=True),
 ]
+
+
+def platform_cookie() -> dict:
+    """A full platform admin session (the rows the sign-in and TOTP steps create)."""
+    import uuid
+
+    import pyotp
+
+    from tenants.db import unscoped
+    from tenants.platform_auth import _start, create_admin
+
+    admin, _ = create_admin(f"axe-{uuid.uuid4().hex[:6]}@townhall.example")
+    with unscoped() as tx:
+        row = tx.one("update platform_admins set totp_secret = %s where id = %s returning *",
+                     [pyotp.random_base32(), admin.id])
+        token = _start(tx, row, "full", "127.0.0.1").token
+    return {"name": "th_platform", "value": token, "domain": "127.0.0.1", "path": "/platform/", "httpOnly": True,
+            "sameSite": "Strict"}
 
 
 def open_page(new_page, site, showcase, spec: AxePage):
     page = new_page()
     if spec.staff:
         page.context.add_cookies([staff_cookie(site, showcase.tenant, getattr(showcase, spec.staff))])
-    response = page.goto(site.tenant_url(showcase.tenant, showcase.path(spec.path)))
+    if spec.platform:
+        page.context.add_cookies([platform_cookie()])
+    if spec.path.startswith("/platform/"):
+        url = site.url + spec.path.format(tenant_id=showcase.tenant.id)
+    else:
+        url = site.tenant_url(showcase.tenant, showcase.path(spec.path))
+    response = page.goto(url)
     assert response.status == 200, f"{spec.name}: HTTP {response.status}"
     if spec.joined:
         page.get_by_label("Display name (optional)").fill("Robin")

@@ -56,11 +56,11 @@ def test_sign_up_verify_once_and_approve(app_ctx, client, smtp_sink, env):
     again = client.post(path_of(link), data={"password": PASSWORD})
     assert again.status_code == 410 and client.get(path_of(link)).status_code == 410
 
-    result = CliRunner().invoke(cli, ["approve-tenant", slug, "--plan", "county"], env=env)
+    result = CliRunner().invoke(cli, ["approve-tenant", slug, "--plan", "standard"], env=env)
     assert result.exit_code == 0, result.output
     assert tenant_by_slug(slug).state == "active"
     with tenant_scope(tenant.id) as tx:
-        assert tx.value("select settings->>'plan' from tenants") == "county"
+        assert tx.one("select settings->>'plan' as s, plan from tenants") == {"s": "standard", "plan": "standard"}
         assert tx.value("select actor_kind from audit_log where action = 'tenant.approved'") == "platform"
 
 
