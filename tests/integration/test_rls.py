@@ -103,3 +103,38 @@ def test_tenant_setting_does_not_leak_to_the_next_transaction_on_a_pooled_connec
         with unscoped() as tx:
             assert tx.value("select current_setting('app.tenant_id', true)") in ("", None)
             assert tx.value("select count(*) from staff_users") == 0
+
+
+def test_definer_functions_see_due_work_when_the_owner_is_not_a_superuser(stack):
+    """Managed PostgreSQL never gives a superuser: FORCEd RLS then binds the owner too, and the
+    functions that find due work across tenants must still see it (owner_read policy)."""
+    import uuid
+
+    from psycopg import sql
+
+    from tenants.migrate import migrate
+    from tests.support.stack import _with_db
+
+    owner, dbname = f"th_owner_{uuid.uuid4().hex[:6]}", f"{stack.dbname}_managed"
+    with psycopg.connect(stack.admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create role {} login nosuperuser nobypassrls").format(sql.Identifier(owner)))
+        conn.execute(sql.SQL("create database {} owner {}").format(sql.Identifier(dbname), sql.Identifier(owner)))
+    try:
+        owner_url = _with_db(stack.admin_url, dbname).replace("user=postgres", f"user={owner}")
+        migrate(owner_url)
+        tenant_id = uuid.uuid4()
+        with psycopg.connect(owner_url.replace(f"user={owner}", f"user={APP_ROLE}")) as app:
+            app.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+            app.execute("insert into tenants (id, slug, name) values (%s, 'managed-test', 'Managed')", [tenant_id])
+            app.execute("insert into rooms (tenant_id, title, starts_at, ends_at, state, closed_at)"
+                        " values (%s, 'Closed chat', now() - interval '2 hours', now() - interval '1 hour',"
+                        " 'closed', now() - interval '1 hour')", [tenant_id])
+            app.commit()
+            found = app.execute("select * from townhall_tenants_with_due_work('transcripts', now())").fetchall()
+            direct = app.execute("select count(*) from rooms").fetchone()  # no tenant set: nothing
+        assert [r[0] for r in found] == [tenant_id]
+        assert direct[0] == 0
+    finally:
+        with psycopg.connect(stack.admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
+            conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(owner)))
