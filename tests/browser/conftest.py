@@ -8,6 +8,7 @@ uncaught script error on a page fails the test that opened it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from playwright.sync_api import expect, sync_playwright
 from tenants.auth import sign_in
 from tenants.db import tenant_scope
 from tests.conftest import PASSWORD
+from tests.support.console import enable_totp, totp_code
 from tests.integration.conftest import RoomWorld, make_world  # noqa: F401  (shared fixtures)
 from tests.support.servers import ROOT, start_server
 
@@ -133,12 +135,22 @@ def staff_cookie(site: Site, tenant, staff) -> dict:
 def sign_in_page(new_page, site: Site, tenant, staff):
     """A page in its own context, signed in as `staff` through the real sign-in form."""
     page = new_page()
-    page.goto(site.tenant_url(tenant, "/console/sign-in"))
-    page.get_by_label("Email address").fill(staff.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/console/")
+    sign_in_with_form(page, site.url, tenant, staff)
     return page
+
+
+def sign_in_with_form(page, base_url: str, tenant, staff) -> None:
+    """The real sign-in form; admins must use TOTP, so they get a secret and type the code."""
+    secret = enable_totp(tenant, staff) if staff.role == "admin" else None
+    page.goto(f"{base_url}/t/{tenant.slug}/console/sign-in")
+    page.fill("#email", staff.email)
+    page.fill("#password", PASSWORD)
+    page.keyboard.press("Enter")
+    if secret:
+        page.wait_for_url(re.compile(r".*/console/sign-in/code(\?.*)?$"))
+        page.fill("#code", totp_code(secret))
+        page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/console/$"))
 
 
 def wait_connected(page, root="#live") -> None:

@@ -60,7 +60,7 @@ def test_an_opcc_signs_up_brands_its_tenant_and_invites_a_moderator(browser, web
     expect(page.locator(".flash-success")).to_contain_text("set up for a trial")
 
     # 3. The platform approves it (the CLI).
-    result = CliRunner().invoke(cli, ["approve-tenant", slug, "--plan", "county"], env=env)
+    result = CliRunner().invoke(cli, ["approve-tenant", slug, "--plan", "standard"], env=env)
     assert result.exit_code == 0, result.output
 
     # 4. The admin signs in and must set up TOTP first; then signs in again with a code.

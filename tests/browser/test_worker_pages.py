@@ -9,7 +9,7 @@ import pytest
 
 from services.residents import registrations
 from tenants.db import tenant_scope
-from tests.conftest import PASSWORD
+from tests.browser.conftest import sign_in_with_form
 from tests.integration.workers.conftest import sink, work_dir, worker_env  # noqa: F401  (fixtures)
 from tests.integration.workers.helpers import answer_and_close
 from tests.support.servers import ROOT, start_server
@@ -72,11 +72,7 @@ def test_registration_transcript_and_recordings_pages_are_accessible(app_ctx, ma
         assert axe_violations(page) == []
 
         # the console's recordings page, with an upload error shown
-        page.goto(f"{web.url}/t/{closed.tenant.slug}/console/sign-in")
-        page.fill("#email", closed.admin.email)
-        page.fill("#password", PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_url(re.compile(r".*/console/$"))
+        sign_in_with_form(page, web.url, closed.tenant, closed.admin)
         page.click("text=Recordings and transcript")
         assert axe_violations(page) == []
         page.set_input_files("#media-file", files=[{"name": "notes.wav", "mimeType": "audio/wav",

@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import base64
 import json
+import math
 import os
 import resource
 import socket
@@ -782,7 +783,8 @@ def decode_floats(b64: str) -> array:
 def percentile(sorted_values, q: float) -> float | None:
     if not sorted_values:
         return None
-    k = max(0, min(len(sorted_values) - 1, int(round(q / 100.0 * len(sorted_values) + 0.5)) - 1))
+    # nearest rank: the smallest value with at least q% of the values at or below it
+    k = max(0, min(len(sorted_values) - 1, math.ceil(q / 100.0 * len(sorted_values) - 1e-9) - 1))
     return float(sorted_values[k])
 
 
