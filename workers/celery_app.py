@@ -16,13 +16,15 @@ from services.config import load_config
 
 QUEUES = ("default", "mail", "media")
 TASK_MODULES = ["workers.mail", "workers.reminders", "workers.transcripts", "workers.captions.tasks",
-                "workers.retention"]
+                "workers.retention", "workers.escalations", "workers.data_rights"]
 # Beat only finds due work; the state lives in PostgreSQL.
 BEAT_SCHEDULE = {
     "reminders-due": {"task": "townhall.reminders.dispatch_due", "schedule": 60.0},
     "mail-sweep": {"task": "townhall.mail.sweep", "schedule": 60.0},
     "transcripts-sweep": {"task": "townhall.transcripts.sweep", "schedule": 300.0},
     "retention-daily": {"task": "townhall.retention.purge", "schedule": crontab(hour=3, minute=30)},
+    "escalation-webhooks-sweep": {"task": "townhall.escalations.sweep", "schedule": 60.0},
+    "data-requests-reminders": {"task": "townhall.data_rights.remind_due", "schedule": crontab(hour=8, minute=0)},
 }
 
 

@@ -1,0 +1,87 @@
+"""Console pages for engagement: settings (escalation contacts, rejection reasons), the list of
+safeguarding escalations, themes and consultation reports, data-rights requests, neighbourhoods.
+Thin: parse with marshmallow, call an action inside the tenant scope, render."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from services.console.auth import current_staff, staff_required
+from services.engagement import escalations, settings as engagement_settings, themes
+from services.forms import attempt
+from services.live.reasons import REJECTION_REASONS
+from services.tenant_routes import tenant_blueprint
+from services.validation import load
+from tenants.db import tenant_scope
+from tenants.roles import require
+
+bp = tenant_blueprint("engagement_console", __name__, "/console")
+
+
+def _settings_form() -> dict:
+    form = request.form
+    return {
+        "escalation_email": form.get("escalation_email", ""),
+        "escalation_webhook_url": form.get("escalation_webhook_url", ""),
+        "escalation_share_network_hash": form.get("escalation_share_network_hash") == "on",
+        "regenerate_secret": form.get("regenerate_secret") == "on",
+        "signpost": form.get("signpost", ""),
+        "disabled": [code for code in REJECTION_REASONS if form.get(f"enabled_{code}") != "on"],
+        "texts": {code: form.get(f"text_{code}", "") for code in REJECTION_REASONS if f"text_{code}" in form},
+    }
+
+
+@bp.route("/settings/engagement", methods=["GET", "POST"])
+@staff_required
+def settings_page():
+    require(current_staff().role, "settings.edit")
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        def save():
+            data = load(engagement_settings.EngagementSettingsSchema, _settings_form())
+            with tenant_scope(g.tenant.id) as tx:
+                return engagement_settings.update(tx, current_staff(), data)
+        _, errors = attempt(save)
+        if not errors:
+            flash("Settings saved.", "success")
+            return redirect(url_for(".settings_page"))
+    with tenant_scope(g.tenant.id) as tx:
+        current = engagement_settings.read(tx)
+    return render_template("console/engagement_settings.html", settings=current, errors=errors,
+                           reasons=REJECTION_REASONS), (400 if errors else 200)
+
+
+@bp.get("/escalations")
+@staff_required
+def escalation_list():
+    require(current_staff().role, "audit.read")
+    with tenant_scope(g.tenant.id) as tx:
+        rows = escalations.list_escalations(tx)
+    return render_template("console/escalations.html", escalations=rows)
+
+
+@bp.route("/themes", methods=["GET", "POST"])
+@staff_required
+def theme_list():
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        def create():
+            data = load(themes.ThemeSchema, request.form)
+            with tenant_scope(g.tenant.id) as tx:
+                return themes.create_theme(tx, current_staff(), data["name"], data["kind"])
+        _, errors = attempt(create)
+        if not errors:
+            flash("Theme added.", "success")
+            return redirect(url_for(".theme_list"))
+    with tenant_scope(g.tenant.id) as tx:
+        rows = themes.list_themes(tx)
+    return render_template("console/themes.html", themes=rows, kinds=themes.KINDS, errors=errors,
+                           form=request.form), (400 if errors else 200)
+
+
+@bp.post("/themes/<theme_id>/archive")
+@staff_required
+def archive_theme(theme_id):
+    with tenant_scope(g.tenant.id) as tx:
+        themes.archive_theme(tx, current_staff(), theme_id)
+    flash("Theme archived.", "success")
+    return redirect(url_for(".theme_list"))

@@ -1,0 +1,1 @@
+"""Data-rights reminders (filled in below)."""
