@@ -50,7 +50,10 @@ class EngagementSettingsSchema(Schema):
     def strip(self, data, **kwargs):
         if not isinstance(data, dict):
             raise ValidationError("Send an object of fields.", field_name="_schema")
-        return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        data = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        if data.get("escalation_email") == "":
+            data["escalation_email"] = None   # no address: escalations are recorded, not mailed
+        return data
 
     @validates("escalation_webhook_url")
     def webhook_url(self, value, **kwargs):
