@@ -185,7 +185,7 @@ def command(room_id, name):
 
 
 def _lists(name: str) -> dict:
-    if name == "tag":
+    if name in ("tag", "tag_poll"):
         return {"theme_ids": request.form.getlist("theme_ids")}
     return {"options": request.form.get("options", "")} if name == "poll_open" else {}
 

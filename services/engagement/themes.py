@@ -3,6 +3,7 @@ with them, for consultation reports (services/engagement/reports.py)."""
 from __future__ import annotations
 
 import psycopg
+from psycopg import sql
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from services.ids import parse_uuid
@@ -60,18 +61,35 @@ def tag_question(tx: Tx, staff, question_id, theme_ids: list) -> list[str]:
         raise NotFound("We could not find that question.")
     if question["status"] == "escalated":
         raise Conflict("An escalated question is not part of any report.")
+    return _set_themes(tx, staff, "question", question, theme_ids)
+
+
+def tag_poll(tx: Tx, staff, poll_id, theme_ids: list) -> list[str]:
+    """Set a poll's themes (precept options are often polls)."""
+    require(staff.role, "poll.manage")
+    pid = parse_uuid(poll_id)
+    poll = tx.one("select id, room_id from polls where id = %s for update", [pid]) if pid else None
+    if poll is None:
+        raise NotFound("We could not find that poll.")
+    return _set_themes(tx, staff, "poll", poll, theme_ids)
+
+
+_LINKS = {"question": sql.SQL("question_themes"), "poll": sql.SQL("poll_themes")}
+
+
+def _set_themes(tx: Tx, staff, kind: str, item: dict, theme_ids: list) -> list[str]:
     wanted = sorted({str(t) for t in theme_ids})
-    found = [str(r["id"]) for r in tx.all("select id from themes where id = any(%s::uuid[]) and not archived",
-                                          [wanted])]
-    if len(found) != len(wanted):
+    rows = tx.all("select id, name from themes where id = any(%s::uuid[]) and not archived order by lower(name)",
+                  [wanted])
+    if len(rows) != len(wanted):
         raise NotFound("We could not find that theme.", field="theme_ids")
-    tx.execute("delete from question_themes where question_id = %s and not (theme_id = any(%s::uuid[]))",
-               [question["id"], wanted])
+    table, column = _LINKS[kind], sql.Identifier(f"{kind}_id")
+    tx.execute(sql.SQL("delete from {} where {} = %s and not (theme_id = any(%s::uuid[]))").format(table, column),
+               [item["id"], wanted])
     for theme_id in wanted:
-        tx.execute("insert into question_themes (tenant_id, question_id, theme_id, tagged_by) values (%s, %s, %s, %s)"
-                   " on conflict do nothing", [tx.tenant_id, question["id"], theme_id, staff.id])
-    names = [r["name"] for r in tx.all("select name from themes where id = any(%s::uuid[]) order by lower(name)",
-                                       [wanted])]
-    append_staff_event(tx, question["room_id"], "question.tagged", {"id": str(question["id"]), "themes": names})
-    audit.record_staff(tx, staff, "question.tagged", "question", question["id"], {"themes": wanted})
+        tx.execute(sql.SQL("insert into {} (tenant_id, {}, theme_id) values (%s, %s, %s) on conflict do nothing")
+                   .format(table, column), [tx.tenant_id, item["id"], theme_id])
+    names = [r["name"] for r in rows]
+    append_staff_event(tx, item["room_id"], f"{kind}.tagged", {"id": str(item["id"]), "themes": names})
+    audit.record_staff(tx, staff, f"{kind}.tagged", kind, item["id"], {"themes": wanted})
     return wanted

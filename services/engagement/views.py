@@ -6,12 +6,13 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 
 from services.console.auth import current_staff, staff_required
-from services.engagement import escalations, settings as engagement_settings, themes
+from services.engagement import escalations, reports, settings as engagement_settings, themes
 from services.forms import attempt
 from services.live.reasons import REJECTION_REASONS
 from services.tenant_routes import tenant_blueprint
 from services.validation import load
 from tenants.db import tenant_scope
+from tenants.errors import NotFound
 from tenants.roles import require
 
 bp = tenant_blueprint("engagement_console", __name__, "/console")
@@ -85,3 +86,27 @@ def archive_theme(theme_id):
         themes.archive_theme(tx, current_staff(), theme_id)
     flash("Theme archived.", "success")
     return redirect(url_for(".theme_list"))
+
+
+@bp.get("/reports/themes")
+@bp.get("/reports/themes.<fmt>")
+@staff_required
+def theme_report(fmt: str = "html"):
+    require(current_staff().role, "question.moderate")
+    if fmt not in ("html", "csv", "pdf"):
+        raise NotFound("We could not find that report.")
+    chosen = request.args.getlist("room")
+    with tenant_scope(g.tenant.id) as tx:
+        report = reports.build(tx, chosen)
+        all_rooms = tx.all("select id, title, state from rooms where state in ('live', 'closed', 'archived')"
+                           " order by starts_at desc")
+    if fmt == "csv":
+        return reports.to_csv(report), 200, {"Content-Type": "text/csv; charset=utf-8",
+                                             "Content-Disposition": 'attachment; filename="consultation-report.csv"'}
+    body = render_template("console/_theme_report.html", report=report, kinds=themes.KINDS)
+    if fmt == "pdf":
+        document = render_template("console/theme_report_pdf.html", body=body, report=report)
+        return reports.to_pdf(document), 200, {"Content-Type": "application/pdf",
+                                               "Content-Disposition": 'attachment; filename="consultation-report.pdf"'}
+    return render_template("console/theme_report.html", body=body, report=report, all_rooms=all_rooms,
+                           chosen=set(chosen))

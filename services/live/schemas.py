@@ -51,7 +51,7 @@ class MergeSchema(QuestionRefSchema):
                                                          "invalid": "Choose the published question it repeats."})
 
 
-class TagSchema(QuestionRefSchema):
+class _Themes(_Base):
     theme_ids = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=20))
 
     @pre_load
@@ -59,6 +59,14 @@ class TagSchema(QuestionRefSchema):
         if isinstance(data, dict) and isinstance(data.get("theme_ids"), str):
             data = {**data, "theme_ids": [data["theme_ids"]] if data["theme_ids"] else []}
         return data
+
+
+class TagSchema(_Themes):
+    question_id = fields.UUID(required=True)
+
+
+class TagPollSchema(_Themes):
+    poll_id = fields.UUID(required=True)
 
 
 class ReplySchema(QuestionRefSchema):

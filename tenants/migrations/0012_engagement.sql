@@ -63,6 +63,16 @@ create table question_themes (
 );
 select townhall_tenant_table('question_themes');
 
+create table poll_themes (
+  tenant_id uuid not null,
+  poll_id uuid not null,
+  theme_id uuid not null,
+  primary key (poll_id, theme_id),
+  foreign key (tenant_id, poll_id) references polls(tenant_id, id) on delete cascade,
+  foreign key (tenant_id, theme_id) references themes(tenant_id, id) on delete cascade
+);
+select townhall_tenant_table('poll_themes');
+
 -- A resident's subject access or deletion request, verified by a link sent to the email.
 create table data_requests (
   id uuid primary key default gen_random_uuid(),

@@ -128,7 +128,7 @@ root.addEventListener('submit', (event) => {
   const data = Object.fromEntries(new FormData(form));
   delete data.csrf_token;
   delete data.back;
-  if (form.dataset.command === 'tag') data.theme_ids = new FormData(form).getAll('theme_ids');
+  if (['tag', 'tag_poll'].includes(form.dataset.command)) data.theme_ids = new FormData(form).getAll('theme_ids');
   if (form.dataset.command === 'poll_open') data.options = data.options.split('\n').map((s) => s.trim()).filter(Boolean);
   socket.emit(form.dataset.command, data, (reply) => {
     let note = form.querySelector('.command-note');
