@@ -3,10 +3,12 @@ safeguarding escalations, themes and consultation reports, data-rights requests,
 Thin: parse with marshmallow, call an action inside the tenant scope, render."""
 from __future__ import annotations
 
+import json
+
 from flask import flash, g, redirect, render_template, request, url_for
 
 from services.console.auth import current_staff, staff_required
-from services.engagement import escalations, reports, settings as engagement_settings, themes
+from services.engagement import data_rights, escalations, reports, settings as engagement_settings, themes
 from services.forms import attempt
 from services.live.reasons import REJECTION_REASONS
 from services.tenant_routes import tenant_blueprint
@@ -110,3 +112,37 @@ def theme_report(fmt: str = "html"):
                                                "Content-Disposition": 'attachment; filename="consultation-report.pdf"'}
     return render_template("console/theme_report.html", body=body, report=report, all_rooms=all_rooms,
                            chosen=set(chosen))
+
+
+@bp.get("/data-requests")
+@staff_required
+def data_requests():
+    require(current_staff().role, "audit.read")
+    with tenant_scope(g.tenant.id) as tx:
+        rows = data_rights.list_requests(tx)
+        today = tx.value("select now()")
+    return render_template("console/data_requests.html", requests=rows, now=today)
+
+
+@bp.get("/data-requests/<request_id>/export.json")
+@staff_required
+def data_request_export(request_id):
+    with tenant_scope(g.tenant.id) as tx:
+        row, export = data_rights.export_for_staff(tx, current_staff(), request_id)
+    return json.dumps(export, indent=2, ensure_ascii=False), 200, {
+        "Content-Type": "application/json; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="data-request-{row["id"]}.json"'}
+
+
+@bp.post("/data-requests/<request_id>/complete")
+@staff_required
+def complete_data_request(request_id):
+    _, errors = attempt(lambda: _complete(request_id))
+    flash(errors.get("form") or next(iter(errors.values())) if errors else "Request completed.",
+          "error" if errors else "success")
+    return redirect(url_for(".data_requests"))
+
+
+def _complete(request_id):
+    with tenant_scope(g.tenant.id) as tx:
+        return data_rights.complete(tx, current_staff(), request_id)

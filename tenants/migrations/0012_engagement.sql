@@ -92,6 +92,21 @@ create table data_requests (
 select townhall_tenant_table('data_requests');
 create index data_requests_due on data_requests (due_at) where status = 'open';
 
+-- Which participants (a browser session's identity in one room) belong to a registration's
+-- email: linked when the same browser session registered for and joined the same room, in
+-- either order. This is how a subject access export finds a resident's questions.
+create table registration_participants (
+  tenant_id uuid not null,
+  registration_id uuid not null,
+  participant_id uuid not null,
+  linked_at timestamptz not null default now(),
+  primary key (registration_id, participant_id),
+  foreign key (tenant_id, registration_id) references registrations(tenant_id, id) on delete cascade,
+  foreign key (tenant_id, participant_id) references participants(tenant_id, id) on delete cascade
+);
+select townhall_tenant_table('registration_participants');
+create index registration_participants_participant on registration_participants (participant_id);
+
 -- Neighbourhoods/wards a tenant serves; rooms target one or more.
 create table neighbourhoods (
   id uuid primary key default gen_random_uuid(),

@@ -32,12 +32,18 @@ PAGES = [
     AxePage("room during (live, joined)", "/rooms/{live}", joined=True, live="#live"),
     AxePage("room after (closed)", "/rooms/{closed}", live="#live"),
     AxePage("accessibility statement", "/accessibility"),
+    AxePage("your data (subject access and deletion)", "/your-data"),
     AxePage("console sign-in", "/console/sign-in"),
     AxePage("console dashboard", "/console/", staff="admin"),
     AxePage("room editor (new)", "/console/rooms/new", staff="admin"),
     AxePage("room editor (existing)", "/console/rooms/{scheduled}/edit", staff="admin"),
     AxePage("moderation", "/console/rooms/{live}/moderate", staff="moderator", live="#staff-live"),
     AxePage("host view", "/console/rooms/{live}/host", staff="host", live="#staff-live"),
+    AxePage("engagement settings", "/console/settings/engagement", staff="admin"),
+    AxePage("escalations", "/console/escalations", staff="admin"),
+    AxePage("themes", "/console/themes", staff="admin"),
+    AxePage("data requests", "/console/data-requests", staff="admin"),
+    AxePage("consultation report", "/console/reports/themes", staff="admin"),
 ]
 
 
