@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import fields, validate
 
 from services import ratelimit
 from services.engagement import data_rights
 from services.i18n import current_lang
 from services.request_info import client_ip
+from services.residents.schemas import RegisterSchema
 from services.tenant_routes import tenant_blueprint
 from services.validation import load
 from tenants.db import tenant_scope
@@ -18,13 +19,7 @@ from tenants.errors import DomainError
 bp = tenant_blueprint("engagement_residents", __name__)
 
 
-class DataRequestSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    email = fields.Email(required=True, validate=validate.Length(max=254),
-                         error_messages={"invalid": "Enter an email address like name@example.com.",
-                                         "required": "Enter your email address."})
+class DataRequestSchema(RegisterSchema):
     kind = fields.String(required=True, validate=validate.OneOf(("access", "deletion"),
                                                                 error="Choose what you would like us to do."),
                          error_messages={"required": "Choose what you would like us to do."})
