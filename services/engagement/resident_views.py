@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from marshmallow import fields, validate
 
 from services import ratelimit
-from services.engagement import data_rights
+from services.engagement import data_rights, neighbourhoods
 from services.i18n import current_lang
 from services.request_info import client_ip
 from services.residents.schemas import RegisterSchema
@@ -50,3 +50,27 @@ def verify(token):
     with tenant_scope(g.tenant.id) as tx:
         row = data_rights.verify(tx, token) if request.method == "POST" else data_rights.lookup(tx, token)
     return render_template("residents/your_data_verify.html", row=row, token=token)
+
+
+@bp.get("/neighbourhoods")
+def neighbourhoods_page():
+    with tenant_scope(g.tenant.id) as tx:
+        rows = neighbourhoods.list_neighbourhoods(tx)
+    return render_template("residents/neighbourhoods.html", neighbourhoods=rows)
+
+
+@bp.get("/neighbourhoods/<slug>")
+def neighbourhood(slug):
+    with tenant_scope(g.tenant.id) as tx:
+        data = neighbourhoods.public_neighbourhood(tx, slug)
+    return render_template("residents/neighbourhood.html", **data)
+
+
+@bp.get("/neighbourhoods/<slug>.ics")
+def neighbourhood_calendar(slug):
+    with tenant_scope(g.tenant.id) as tx:
+        data = neighbourhoods.public_neighbourhood(tx, slug)
+        tenant = tx.one("select id, slug, name from tenants where id = %s", [g.tenant.id])
+    return neighbourhoods.calendar(tenant, data), 200, {
+        "Content-Type": "text/calendar; charset=utf-8",
+        "Content-Disposition": f'inline; filename="{data["neighbourhood"]["slug"]}.ics"'}

@@ -8,7 +8,7 @@ import json
 from flask import flash, g, redirect, render_template, request, url_for
 
 from services.console.auth import current_staff, staff_required
-from services.engagement import data_rights, escalations, reports, settings as engagement_settings, themes
+from services.engagement import data_rights, escalations, neighbourhoods, reports, settings as engagement_settings, themes
 from services.forms import attempt
 from services.live.reasons import REJECTION_REASONS
 from services.tenant_routes import tenant_blueprint
@@ -146,3 +146,36 @@ def complete_data_request(request_id):
 def _complete(request_id):
     with tenant_scope(g.tenant.id) as tx:
         return data_rights.complete(tx, current_staff(), request_id)
+
+
+@bp.route("/neighbourhoods", methods=["GET", "POST"])
+@staff_required
+def neighbourhood_list():
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        def create():
+            data = load(neighbourhoods.NeighbourhoodSchema, request.form)
+            with tenant_scope(g.tenant.id) as tx:
+                return neighbourhoods.create_neighbourhood(tx, current_staff(), data["name"])
+        _, errors = attempt(create)
+        if not errors:
+            flash("Neighbourhood added.", "success")
+            return redirect(url_for(".neighbourhood_list"))
+    with tenant_scope(g.tenant.id) as tx:
+        hoods = neighbourhoods.list_neighbourhoods(tx)
+        rooms = tx.all("select id, title, state, starts_at from rooms where state <> 'archived' order by starts_at desc")
+    return render_template("console/neighbourhoods.html", neighbourhoods=hoods, rooms=rooms, errors=errors,
+                           form=request.form), (400 if errors else 200)
+
+
+@bp.post("/neighbourhoods/<neighbourhood_id>/rooms")
+@staff_required
+def neighbourhood_rooms(neighbourhood_id):
+    def change():
+        data = load(neighbourhoods.TargetSchema, request.form)
+        with tenant_scope(g.tenant.id) as tx:
+            neighbourhoods.target(tx, current_staff(), neighbourhood_id, data["room_id"],
+                                  on=request.form.get("action") != "remove")
+    _, errors = attempt(change)
+    flash(next(iter(errors.values())) if errors else "Saved.", "error" if errors else "success")
+    return redirect(url_for(".neighbourhood_list"))

@@ -33,6 +33,7 @@ PAGES = [
     AxePage("room after (closed)", "/rooms/{closed}", live="#live"),
     AxePage("accessibility statement", "/accessibility"),
     AxePage("your data (subject access and deletion)", "/your-data"),
+    AxePage("neighbourhoods", "/neighbourhoods"),
     AxePage("console sign-in", "/console/sign-in"),
     AxePage("console dashboard", "/console/", staff="admin"),
     AxePage("room editor (new)", "/console/rooms/new", staff="admin"),
@@ -43,6 +44,7 @@ PAGES = [
     AxePage("escalations", "/console/escalations", staff="admin"),
     AxePage("themes", "/console/themes", staff="admin"),
     AxePage("data requests", "/console/data-requests", staff="admin"),
+    AxePage("neighbourhoods (console)", "/console/neighbourhoods", staff="admin"),
     AxePage("consultation report", "/console/reports/themes", staff="admin"),
 ]
 

@@ -102,7 +102,7 @@ def untranslated(english: list[str], welsh: list[str], allowed: set[str]) -> lis
     return sorted({t for t in set(english) & set(welsh) if not is_content(t)})
 
 
-RESIDENT_PAGES = ["/", "/rooms/{scheduled}", "/rooms/{live}", "/rooms/{closed}", "/accessibility", "/your-data"]
+RESIDENT_PAGES = ["/", "/rooms/{scheduled}", "/rooms/{live}", "/rooms/{closed}", "/accessibility", "/your-data", "/neighbourhoods"]
 
 
 def test_switching_to_welsh_changes_every_resident_facing_string(app, showcase):
