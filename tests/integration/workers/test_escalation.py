@@ -151,3 +151,27 @@ def test_webhook_address_must_be_a_plain_web_address(app_ctx, make_world):
     for bad in ("ftp://example.org/hook", "http://user:pw@example.org/hook", "not a url"):
         with pytest.raises(ValidationFailed, match="webhook address"):
             load(engagement_settings.EngagementSettingsSchema, {"escalation_webhook_url": bad})
+
+
+def test_sweep_delivers_a_webhook_whose_task_was_lost(app_ctx, make_world, worker, receiver):
+    from workers import escalations as tasks
+
+    receiver.fail_first = 0
+    world = make_world()
+    configure(world, escalation_webhook_url=receiver.url)
+    resident = world.join()
+    with tenant_scope(world.tenant.id) as tx:
+        question = actions.submit_question(tx, resident, "Lost task question")
+        escalation = actions.escalate_question(tx, world.moderator, question["id"])
+        tx._after_commit.clear()                       # as if Redis lost the task (and the live emits)
+    with tenant_scope(world.tenant.id) as tx:
+        tx.execute("update escalations set webhook_next_at = now() - interval '5 minutes' where id = %s",
+                   [escalation["id"]])
+    assert tasks.sweep.run() >= 1
+    hit = receiver.wait_for_accepted()
+    assert json.loads(hit.body)["id"] == str(escalation["id"]) and hit.headers["X-Townhall-Delivery"] == str(escalation["id"])
+    def status():
+        with tenant_scope(world.tenant.id) as tx:
+            return tx.value("select webhook_status from escalations where id = %s", [escalation["id"]])
+    wait_until(lambda: status() == "delivered", message="the webhook marked delivered")
+    assert tasks.sweep.run() == 0 and len(receiver.accepted()) == 1   # nothing left to send: sent once
