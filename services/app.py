@@ -54,6 +54,8 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
 def _register_slices(app: Flask) -> None:
     from services.branding.views import bp as branding_bp
     from services.console.views import bp as console_bp
+    from services.engagement.views import bp as engagement_console_bp
+    from services.engagement.resident_views import bp as engagement_residents_bp
     from services.media.views import bp as media_console_bp
     from services.transcripts.views import bp as transcripts_console_bp
     from services.api.console import bp as api_console_bp
@@ -73,6 +75,8 @@ def _register_slices(app: Flask) -> None:
     app.register_blueprint(media_console_bp)
     app.register_blueprint(transcripts_console_bp)
     app.register_blueprint(platform_bp)
+    app.register_blueprint(engagement_console_bp)
+    app.register_blueprint(engagement_residents_bp)
     if app.config["TOWNHALL"].env == "development":
         from services.devmail import bp as devmail_bp
         app.register_blueprint(devmail_bp)

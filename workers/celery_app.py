@@ -17,7 +17,8 @@ from services.config import load_config
 
 QUEUES = ("default", "mail", "media")
 TASK_MODULES = ["workers.mail", "workers.reminders", "workers.transcripts", "workers.captions.tasks",
-                "workers.retention", "workers.webhooks", "workers.billing"]
+                "workers.retention", "workers.webhooks", "workers.billing", "workers.escalations",
+                "workers.data_rights"]
 # Beat only finds due work; the state lives in PostgreSQL.
 BEAT_SCHEDULE = {
     "reminders-due": {"task": "townhall.reminders.dispatch_due", "schedule": 60.0},
@@ -28,6 +29,8 @@ BEAT_SCHEDULE = {
     "usage-rollup": {"task": "townhall.billing.rollup", "schedule": 900.0},
     "invoices-daily": {"task": "townhall.billing.invoices", "schedule": crontab(hour=4, minute=0)},
     "closed-tenants-purge": {"task": "townhall.billing.purge", "schedule": crontab(hour=4, minute=30)},
+    "escalation-webhooks-sweep": {"task": "townhall.escalations.sweep", "schedule": 60.0},
+    "data-requests-reminders": {"task": "townhall.data_rights.remind_due", "schedule": crontab(hour=8, minute=0)},
 }
 
 

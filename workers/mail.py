@@ -26,6 +26,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
+from psycopg import sql
 
 from services.config import Config
 from services.ids import parse_uuid
@@ -143,6 +144,13 @@ def enqueue_send(tenant_id, mail_id) -> None:
 
 # --- SMTP --------------------------------------------------------------------------------
 
+def crlf(raw: bytes) -> bytes:
+    """SMTP lines end in CRLF. `EmailMessage.as_bytes()` uses LF, and smtplib sends bytes as they
+    are, so a receiver reading CRLF lines (aiosmtpd, strict MTAs) saw one line over 1,000 bytes
+    and refused any message longer than that ("500 Line too long")."""
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
 def deliver(config: Config, raw: bytes, to: str) -> None:
     """Send one message. Raises PermanentMailError for a 5xx refusal, OSError/SMTPException otherwise."""
     url = urlsplit(config.smtp_url)
@@ -166,9 +174,7 @@ def deliver(config: Config, raw: bytes, to: str) -> None:
                 smtp.ehlo()
             if url.username:
                 smtp.login(unquote(url.username), unquote(url.password or ""))
-            # Stored with LF line ends; SMTP wants CRLF (smtplib leaves bytes alone), or a server that reads
-            # CRLF lines sees one over-long line once a message is large (an invoice with its PDF).
-            smtp.sendmail(envelope_from, [to], raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+            smtp.sendmail(envelope_from, [to], crlf(raw))
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         if all(500 <= code < 600 for code in codes):
@@ -230,10 +236,11 @@ def _finish(tenant_id, mail_id, status: str, error: str | None) -> None:
                    [status, error, status, mail_id])
 
 
-def tenants_with_due_work(kind: str, now: datetime) -> list:
+def tenants_with_due_work(kind: str, now: datetime, finder: str = "townhall_tenants_with_due_work") -> list:
+    """Tenant ids with due work of `kind`, from a SECURITY DEFINER finder (no tenant in scope yet)."""
     with unscoped() as tx:
-        return [r["townhall_tenants_with_due_work"] for r in
-                tx.all("select townhall_tenants_with_due_work(%s, %s)", [kind, now])]
+        return [r["tenant_id"] for r in
+                tx.all(sql.SQL("select {}(%s, %s) as tenant_id").format(sql.Identifier(finder)), [kind, now])]
 
 
 @celery_app.task(name="townhall.mail.sweep", acks_late=True)

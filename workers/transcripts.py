@@ -80,6 +80,7 @@ def _figures(tx: Tx, room_id) -> dict:
         "select count(*) as received,"
         " count(*) filter (where status = 'published') as published,"
         " count(*) filter (where status = 'rejected') as rejected,"
+        " count(*) filter (where status = 'rejected' and merged_into is not null) as merged,"
         " count(*) filter (where status = 'hidden') as hidden,"
         " count(*) filter (where status in ('pending', 'escalated')) as not_reached"
         " from questions where room_id = %s", [room_id])
@@ -94,6 +95,7 @@ def _figures(tx: Tx, room_id) -> dict:
         "questions_received": counts["received"],
         "questions_published": counts["published"],
         "questions_rejected": counts["rejected"],
+        "questions_merged": counts["merged"],
         "questions_hidden": counts["hidden"],
         "questions_not_reached": counts["not_reached"],
         "questions_answered": len(waits),

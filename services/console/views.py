@@ -14,7 +14,7 @@ from services.console.schemas import SignInSchema
 from services.forms import attempt
 from services.live import commands
 from services.live.queries import public_snapshot, staff_queue
-from services.live.reasons import REJECTION_REASONS
+from services.engagement.queries import moderation_extras
 from services.live.tokens import LiveIdentity, make_token
 from services.request_info import client_ip
 from services.rooms import actions as room_actions
@@ -157,12 +157,13 @@ def _live_page(template: str, room_id):
         snapshot = public_snapshot(tx, room["id"])
         queue = staff_queue(tx, room["id"])
         people = room_staff(tx, room["id"])
+        engagement = moderation_extras(tx, room["id"], queue)
         colleagues = tx.all("select u.id, u.display_name, u.role from staff_users u where u.status = 'active'"
                             " and (u.role <> 'panelist' or exists (select 1 from room_staff rs where rs.staff_id = u.id"
                             " and rs.room_id = %s)) order by u.display_name", [room["id"]])
     token = make_token(LiveIdentity(g.tenant.id, room["id"], "staff", staff.id))
     return render_template(template, room=room, snapshot=snapshot, queue=queue, people=people,
-                           colleagues=colleagues, reasons=REJECTION_REASONS, live_token=token, london=london)
+                           colleagues=colleagues, live_token=token, london=london, **engagement)
 
 
 @bp.get("/rooms/<room_id>/moderate")
@@ -202,6 +203,8 @@ def command(room_id, name):
 
 
 def _lists(name: str) -> dict:
+    if name in ("tag", "tag_poll"):
+        return {"theme_ids": request.form.getlist("theme_ids")}
     return {"options": request.form.get("options", "")} if name == "poll_open" else {}
 
 

@@ -13,7 +13,7 @@ from services.ids import parse_uuid
 from services.live import broadcast
 from services.live.channels import participant_channel
 from services.live.event_log import append_room_event, append_staff_event
-from services.live.reasons import REJECTION_REASONS, reason_text
+from services.live.reasons import tenant_reason_text, tenant_reasons
 from services.live.screening import HOLD_FLAGS, screen
 from services.live.presenters import (own_question, poll_results, public_answer, public_poll, public_question,
                                       staff_question)
@@ -105,8 +105,9 @@ def _flag_vote_burst(tx: Tx, room_id, question_id, participant: dict) -> None:
                       " where v.question_id = %s and p.network_hash = %s and v.created_at > now() - %s::interval",
                       [question_id, participant["network_hash"], f"{VOTE_BURST_WINDOW_SECONDS} seconds"])
     if recent == VOTE_BURST_THRESHOLD:  # once per burst, not on every vote after it
+        body = tx.value("select body from questions where id = %s", [question_id])
         append_staff_event(tx, room_id, "votes.burst", {"question_id": str(question_id), "votes_from_one_network": recent,
-                                                        "window_seconds": VOTE_BURST_WINDOW_SECONDS})
+                                                        "window_seconds": VOTE_BURST_WINDOW_SECONDS, "body": body})
 
 
 def vote_in_poll(tx: Tx, participant: dict, poll_id, option_ids: list[int]) -> None:
@@ -153,7 +154,8 @@ def approve_question(tx: Tx, staff: Staff, question_id, edited_body: str | None 
 
 def reject_question(tx: Tx, staff: Staff, question_id, reason: str) -> dict:
     require(staff.role, "question.moderate")
-    if reason not in REJECTION_REASONS:
+    settings = _settings(tx)
+    if reason not in tenant_reasons(settings):
         raise ValidationFailed("Choose a reason from the list.", field="reason")
     question = _question(tx, question_id, for_update=True)
     if question["status"] != "pending":
@@ -162,11 +164,73 @@ def reject_question(tx: Tx, staff: Staff, question_id, reason: str) -> dict:
                      " moderated_by = %s where id = %s returning *", [reason, staff.id, question["id"]])
     name = _display_name(tx, question["participant_id"])
     append_staff_event(tx, question["room_id"], "question.moderated", staff_question(updated, name))
-    send_private(tx, question["participant_id"], question["room_id"], "rejected", reason_text(reason),
+    send_private(tx, question["participant_id"], question["room_id"], "rejected", tenant_reason_text(settings, reason),
                  question_id=question["id"])
     audit.record_staff(tx, staff, "question.rejected", "question", question["id"], {"reason": reason})
     _tell_author(tx, updated)
     return updated
+
+
+def merge_question(tx: Tx, staff: Staff, question_id, into_id) -> dict:
+    """A duplicate of a published question: not published itself (rejected with reason
+    'duplicate', `merged_into` the one that was), counted as "merged as duplicates"."""
+    require(staff.role, "question.moderate")
+    question = _question(tx, question_id, for_update=True)
+    if question["status"] != "pending":
+        raise Conflict(f"This question is already {question['status']}.")
+    target = _question(tx, into_id, room_id=question["room_id"])
+    if target["id"] == question["id"] or target["status"] != "published":
+        raise ValidationFailed("Merge into a published question of this chat.", field="into_id")
+    updated = tx.one("update questions set status = 'rejected', rejection_reason = 'duplicate', merged_into = %s,"
+                     " moderated_at = now(), moderated_by = %s where id = %s returning *",
+                     [target["id"], staff.id, question["id"]])
+    name = _display_name(tx, question["participant_id"])
+    append_staff_event(tx, question["room_id"], "question.moderated", staff_question(updated, name))
+    text = tenant_reason_text(_settings(tx), "duplicate")
+    send_private(tx, question["participant_id"], question["room_id"], "rejected", f"{text} “{target['body']}”",
+                 question_id=question["id"])
+    audit.record_staff(tx, staff, "question.merged", "question", question["id"], {"into": str(target["id"])})
+    _tell_author(tx, updated)
+    return updated
+
+
+def escalate_question(tx: Tx, staff: Staff, question_id, note: str = "") -> dict:
+    """Safeguarding: pass a question that suggests risk to life or a safeguarding concern to the
+    force's contact centre (mail and signed webhook, services/engagement/escalations.py). It is
+    never published; if it already was, it is withdrawn and its text removed from the public log.
+    The resident is shown the emergency guidance at once."""
+    from services.engagement import escalations
+
+    require(staff.role, "question.moderate")
+    question = _question(tx, question_id, for_update=True)
+    if question["status"] == "escalated":
+        raise Conflict("This question has already been escalated.")
+    room = get_room(tx, question["room_id"])
+    updated = tx.one("update questions set status = 'escalated', moderated_at = now(), moderated_by = %s"
+                     " where id = %s returning *", [staff.id, question["id"]])
+    if question["status"] in ("published", "hidden"):
+        withdraw_from_public_log(tx, question)
+    participant = tx.one("select * from participants where id = %s", [question["participant_id"]])
+    escalation = escalations.record(tx, staff, updated, room, participant, note)
+    append_staff_event(tx, room["id"], "question.moderated", staff_question(updated, participant["display_name"]))
+    send_private(tx, participant["id"], room["id"], "emergency", EMERGENCY_PREFIX + room["signposting_text"],
+                 question_id=question["id"])
+    audit.record_staff(tx, staff, "question.escalated", "question", question["id"],
+                       {"escalation_id": str(escalation["id"]), "email": bool(escalation["email_to"]),
+                        "webhook": escalation["webhook_status"] == "pending",
+                        "network_hash_shared": bool(escalation["network_hash"]), "was": question["status"]})
+    _tell_author(tx, updated)
+    return escalation
+
+
+def withdraw_from_public_log(tx: Tx, question: dict) -> None:
+    """Take a question out of public view for good: its published events lose their text (so a
+    replay from the start never shows it) and a `question.hidden` event removes it live."""
+    tx.execute("update room_events set data = data || %s where room_id = %s and data->>'id' = %s"
+               " and type = 'question.published'",
+               [Jsonb({"body": "", "display_name": "", "withdrawn": True}), question["room_id"], str(question["id"])])
+    if question["status"] == "published":
+        append_room_event(tx, question["room_id"], "question.hidden", {"id": str(question["id"])})
 
 
 def hide_question(tx: Tx, staff: Staff, question_id) -> dict:
@@ -280,7 +344,7 @@ def send_private(tx: Tx, participant_id, room_id, kind: str, body: str, *, quest
 
 def _tell_author(tx: Tx, question: dict) -> None:
     """The author sees their own question's state (waiting, published, not published)."""
-    own = own_question(question)
+    own = own_question(question, _settings(tx) if question["rejection_reason"] else None)
     tx.after_commit(lambda: broadcast.emit("my_question", own, to=participant_channel(question["participant_id"])))
 
 
@@ -300,6 +364,10 @@ def _poll(tx: Tx, poll_id, *, room_id=None, for_update: bool = False) -> dict:
     if row is None or (room_id is not None and row["room_id"] != room_id):
         raise NotFound("We could not find that poll.")
     return row
+
+
+def _settings(tx: Tx) -> dict:
+    return tx.value("select settings from tenants where id = %s", [tx.tenant_id]) or {}
 
 
 def _display_name(tx: Tx, participant_id) -> str:

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from marshmallow import Schema
 
+from services.engagement.themes import tag_poll, tag_question
 from services.live import actions, schemas
 from services.rooms.actions import change_state
 from services.validation import load
@@ -38,6 +39,11 @@ STAFF_COMMANDS: dict[str, Command] = {
                        lambda tx, s, room, d: actions.approve_question(tx, s, d["question_id"], d.get("body"))),
     "reject": Command(schemas.RejectSchema,
                       lambda tx, s, room, d: actions.reject_question(tx, s, d["question_id"], d["reason"])),
+    "escalate": Command(schemas.EscalateSchema,
+                        lambda tx, s, room, d: actions.escalate_question(tx, s, d["question_id"], d["note"])),
+    "merge": Command(schemas.MergeSchema,
+                     lambda tx, s, room, d: actions.merge_question(tx, s, d["question_id"], d["into_id"])),
+    "tag": Command(schemas.TagSchema, lambda tx, s, room, d: tag_question(tx, s, d["question_id"], d["theme_ids"])),
     "hide": Command(schemas.QuestionRefSchema, lambda tx, s, room, d: actions.hide_question(tx, s, d["question_id"])),
     "reply": Command(schemas.ReplySchema,
                      lambda tx, s, room, d: actions.reply_privately(tx, s, d["question_id"], d["body"])),
@@ -49,6 +55,8 @@ STAFF_COMMANDS: dict[str, Command] = {
                         lambda tx, s, room, d: actions.post_announcement(tx, s, room["id"], d["body"])),
     "poll_open": Command(schemas.PollSchema, lambda tx, s, room, d: actions.open_poll(
         tx, s, room["id"], d["prompt"], d["kind"], d["options"], d["results_visibility"])),
+    "tag_poll": Command(schemas.TagPollSchema,
+                        lambda tx, s, room, d: tag_poll(tx, s, d["poll_id"], d["theme_ids"])),
     "poll_close": Command(schemas.PollRefSchema, lambda tx, s, room, d: actions.close_poll(tx, s, d["poll_id"])),
     "room_state": Command(schemas.RoomStateSchema,
                           lambda tx, s, room, d: change_state(tx, s, room["id"], d["state"],

@@ -1,7 +1,7 @@
 """What the public and staff may see of a question, answer, poll: one shape for pages, events and replays."""
 from __future__ import annotations
 
-from services.live.reasons import reason_text
+from services.live.reasons import tenant_reason_text
 
 
 def public_question(q: dict, display_name: str) -> dict:
@@ -14,7 +14,8 @@ def staff_question(q: dict, display_name: str) -> dict:
     return {**public_question(q, display_name), "status": q["status"], "flags": list(q["flags"]),
             "created_at": q["created_at"].isoformat(), "original_body": q["original_body"],
             "assigned_to": str(q["assigned_to"]) if q["assigned_to"] else None,
-            "rejection_reason": q["rejection_reason"]}
+            "rejection_reason": q["rejection_reason"],
+            "merged_into": str(q["merged_into"]) if q.get("merged_into") else None}
 
 
 def public_answer(a: dict, staff: dict, after_chat: bool = False) -> dict:
@@ -34,7 +35,9 @@ def public_poll(poll: dict) -> dict:
             "options": poll["options"], "results_visibility": poll["results_visibility"]}
 
 
-def own_question(question: dict) -> dict:
-    """What the author sees of their own question, including why it was not published."""
+def own_question(question: dict, settings: dict | None = None) -> dict:
+    """What the author sees of their own question, including why it was not published (in the
+    tenant's wording when `settings` carries its own reason texts)."""
+    code = question["rejection_reason"]
     return {"id": str(question["id"]), "body": question["body"], "status": question["status"],
-            "reason": reason_text(question["rejection_reason"]) if question["rejection_reason"] else None}
+            "reason": tenant_reason_text(settings, code) if code else None}

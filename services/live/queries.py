@@ -57,8 +57,9 @@ def participant_state(tx: Tx, participant_id: UUID) -> dict:
     messages = tx.all("select * from private_messages where participant_id = %s order by created_at", [participant_id])
     voted_polls = tx.all("select poll_id from poll_votes where participant_id = %s", [participant_id])
     voted_questions = tx.all("select question_id from question_votes where participant_id = %s", [participant_id])
+    settings = tx.value("select settings from tenants where id = %s", [tx.tenant_id]) or {}
     return {
-        "questions": [own_question(q) for q in questions],
+        "questions": [own_question(q, settings) for q in questions],
         "messages": [{"id": str(m["id"]), "kind": m["kind"], "body": m["body"],
                       "question_id": str(m["question_id"]) if m["question_id"] else None,
                       "at": m["created_at"].isoformat()} for m in messages],
@@ -75,11 +76,13 @@ def poll_counts(tx: Tx, poll_id) -> dict[int, int]:
 
 def moderation_counts(tx: Tx, room_id: UUID) -> dict:
     """Published figures so residents can see moderation is fair: received, published, answered,
-    rejected by reason. Escalated questions count as received only (they are never published)."""
+    merged as duplicates, rejected by reason. Escalated questions count as received only (they are
+    never published). A merged duplicate is a rejection with reason 'duplicate' and `merged_into`."""
     row = tx.one("select count(*) as received,"
                  " count(*) filter (where status in ('published', 'hidden')) as published,"
                  " count(*) filter (where status = 'published' and exists (select 1 from answers a where a.question_id = q.id)) as answered,"
                  " count(*) filter (where status = 'rejected') as rejected,"
+                 " count(*) filter (where status = 'rejected' and merged_into is not null) as merged,"
                  " count(*) filter (where status = 'pending') as waiting"
                  " from questions q where room_id = %s", [room_id])
     reasons = tx.all("select rejection_reason as reason, count(*) as n from questions"

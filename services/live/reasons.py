@@ -25,3 +25,30 @@ REJECTION_REASONS: dict[str, tuple[str, str]] = {
 
 def reason_text(code: str) -> str:
     return str(REJECTION_REASONS[code][1])
+
+
+def tenant_reasons(settings: dict | None) -> dict[str, tuple[str, str]]:
+    """The codes this tenant's moderators may use, with the text the resident is shown: the
+    built-in list less the codes the tenant turned off, with its own wording where it gave one
+    (tenant settings `rejection_reasons`), and its signpost after "better answered by another body"."""
+    conf = (settings or {}).get("rejection_reasons") or {}
+    disabled = set(conf.get("disabled") or [])
+    texts = conf.get("texts") or {}
+    signpost = (conf.get("signpost") or "").strip()
+    reasons: dict[str, tuple[str, str]] = {}
+    for code, (label, text) in REJECTION_REASONS.items():
+        if code in disabled:
+            continue
+        shown = texts.get(code) or str(text)
+        if code == "other_body" and signpost:
+            shown = f"{shown} {signpost}"
+        reasons[code] = (label, shown)
+    return reasons
+
+
+def tenant_reason_text(settings: dict | None, code: str) -> str:
+    """What the resident is told for `code` (also for a code turned off since it was used)."""
+    conf = (settings or {}).get("rejection_reasons") or {}
+    signpost = (conf.get("signpost") or "").strip()
+    shown = (conf.get("texts") or {}).get(code) or reason_text(code)
+    return f"{shown} {signpost}" if code == "other_body" and signpost else shown

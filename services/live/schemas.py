@@ -42,6 +42,33 @@ class RejectSchema(QuestionRefSchema):
         list(REJECTION_REASONS), error="Choose a reason from the list."))
 
 
+class EscalateSchema(QuestionRefSchema):
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class MergeSchema(QuestionRefSchema):
+    into_id = fields.UUID(required=True, error_messages={"required": "Choose the published question it repeats.",
+                                                         "invalid": "Choose the published question it repeats."})
+
+
+class _Themes(_Base):
+    theme_ids = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=20))
+
+    @pre_load
+    def one_theme(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("theme_ids"), str):
+            data = {**data, "theme_ids": [data["theme_ids"]] if data["theme_ids"] else []}
+        return data
+
+
+class TagSchema(_Themes):
+    question_id = fields.UUID(required=True)
+
+
+class TagPollSchema(_Themes):
+    poll_id = fields.UUID(required=True)
+
+
 class ReplySchema(QuestionRefSchema):
     body = _text(ANSWER_MAX, "A reply")
 

@@ -14,6 +14,7 @@ from services.live.tokens import LiveIdentity, make_token
 from services.request_info import client_ip
 from services import ratelimit
 from services.extensions import csrf
+from services.engagement import data_rights
 from services.residents import actions, registrations
 from services.residents.schemas import JoinSchema, RegisterSchema
 from services.media.queries import get_media, public_media
@@ -90,6 +91,9 @@ def join_from_form(room_id) -> dict:
     data = load(JoinSchema, request.form)
     with tenant_scope(g.tenant.id) as tx:
         participant = actions.join_room(tx, room_id, data["display_name"], client_ip())
+        registration_id = session.get("registrations", {}).get(str(participant["room_id"]))
+        if registration_id:   # registered for reminders earlier in this browser: the same resident
+            data_rights.link(tx, registration_id, participant["id"])
     remember_participant(participant["room_id"], participant["id"])
     return participant
 
@@ -150,7 +154,12 @@ def register(room_id):
         ratelimit.hit(f"register:{g.tenant.id}:{client_ip()}", limit=10, window_seconds=3600,
                       message="Too many registrations from your connection. Please try again later.")
         with tenant_scope(g.tenant.id) as tx:
-            registrations.register(tx, room_id, data["email"])
+            registration = registrations.register(tx, room_id, data["email"])
+            if _participant_id(registration["room_id"]):   # joined earlier in this browser
+                data_rights.link(tx, registration["id"], _participant_id(registration["room_id"]))
+        remembered = dict(session.get("registrations", {}))
+        remembered[str(registration["room_id"])] = str(registration["id"])
+        session["registrations"] = dict(list(remembered.items())[-50:])
     except DomainError as exc:
         if exc.status == 404:
             raise

@@ -36,6 +36,8 @@ PAGES = [
     AxePage("embed (live, joined)", "/rooms/{live}/embed", joined=True, live="#live"),
     AxePage("big screen", "/rooms/{live}/screen", live="#live"),
     AxePage("accessibility statement", "/accessibility"),
+    AxePage("your data (subject access and deletion)", "/your-data"),
+    AxePage("neighbourhoods", "/neighbourhoods"),
     AxePage("console sign-in", "/console/sign-in"),
     AxePage("console dashboard", "/console/", staff="admin"),
     AxePage("room editor (new)", "/console/rooms/new", staff="admin"),
@@ -48,6 +50,12 @@ PAGES = [
     AxePage("platform tenants", "/platform/", platform=True),
     AxePage("platform tenant", "/platform/tenants/{tenant_id}", platform=True),
     AxePage("platform audit log", "/platform/audit", platform=True),
+    AxePage("engagement settings", "/console/settings/engagement", staff="admin"),
+    AxePage("escalations", "/console/escalations", staff="admin"),
+    AxePage("themes", "/console/themes", staff="admin"),
+    AxePage("data requests", "/console/data-requests", staff="admin"),
+    AxePage("neighbourhoods (console)", "/console/neighbourhoods", staff="admin"),
+    AxePage("consultation report", "/console/reports/themes", staff="admin"),
 ]
 
 

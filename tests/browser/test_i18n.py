@@ -104,7 +104,7 @@ def untranslated(english: list[str], welsh: list[str], allowed: set[str]) -> lis
 
 
 RESIDENT_PAGES = ["/", "/rooms/{scheduled}", "/rooms/{live}", "/rooms/{closed}", "/rooms/{live}/embed",
-                  "/rooms/{live}/screen", "/accessibility"]
+                  "/rooms/{live}/screen", "/accessibility", "/your-data", "/neighbourhoods"]
 
 
 def test_switching_to_welsh_changes_every_resident_facing_string(app, showcase):

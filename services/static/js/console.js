@@ -45,7 +45,30 @@ const staffHandlers = {
   'question.moderated': placeQueueItem,
   'question.assigned': (d) => announce(`Question handed to ${d.name}.`),
   'question.replied': () => announce('Private reply sent.'),
+  'question.tagged': (d) => announce(`Themes saved: ${d.themes.join(', ') || 'none'}.`),
+  'votes.burst': (d) => {
+    const list = document.getElementById('vote-bursts');
+    if (!list) return;
+    const li = document.createElement('li');
+    li.dataset.questionId = d.question_id;
+    li.textContent = `${d.votes_from_one_network} votes in ${Math.round(d.window_seconds / 60)} minutes for: ${d.body || ''}`;
+    list.append(li);
+    const none = root.querySelector('[data-field="no-bursts"]');
+    if (none) none.hidden = true;
+    announce('A burst of votes from one network.');
+  },
 };
+
+// New published questions become choices for "merge as duplicate".
+function offerForMerge(q) {
+  for (const select of document.querySelectorAll('select[data-published-questions]')) {
+    if ([...select.options].some((o) => o.value === q.id)) continue;
+    const option = document.createElement('option');
+    option.value = q.id;
+    option.textContent = q.body.length > 80 ? `${q.body.slice(0, 77)}...` : q.body;
+    select.append(option);
+  }
+}
 
 // --- host view -----------------------------------------------------------------------------
 function publishedNode(q) {
@@ -60,7 +83,10 @@ function publishedNode(q) {
 }
 
 const roomHandlers = {
-  'question.published': (d) => { if (page === 'host') { publishedNode(d); announce('A question was published.'); } },
+  'question.published': (d) => {
+    if (page === 'host') { publishedNode(d); announce('A question was published.'); }
+    if (page === 'moderate' && d.body) offerForMerge(d);
+  },
   'question.answered': (a) => {
     if (page !== 'host') return;
     const node = findQuestion(document.getElementById('published'), a.question_id);
@@ -102,6 +128,7 @@ root.addEventListener('submit', (event) => {
   const data = Object.fromEntries(new FormData(form));
   delete data.csrf_token;
   delete data.back;
+  if (['tag', 'tag_poll'].includes(form.dataset.command)) data.theme_ids = new FormData(form).getAll('theme_ids');
   if (form.dataset.command === 'poll_open') data.options = data.options.split('\n').map((s) => s.trim()).filter(Boolean);
   socket.emit(form.dataset.command, data, (reply) => {
     let note = form.querySelector('.command-note');
