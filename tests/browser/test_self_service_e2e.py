@@ -85,7 +85,7 @@ def test_an_opcc_signs_up_brands_its_tenant_and_invites_a_moderator(browser, web
     expect(page.get_by_role("heading", name="Chats", exact=True)).to_be_visible()
 
     # 5. Branding: a colour failing AA is refused with its ratio; then good colours and a logo.
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     page.get_by_label("Primary colour").fill("#66aadd")
     page.get_by_role("button", name="Save branding").click()
     expect(page.locator("#primary-error")).to_contain_text("contrast ratio of 2.")
@@ -134,6 +134,6 @@ def test_an_opcc_signs_up_brands_its_tenant_and_invites_a_moderator(browser, web
     moderator.get_by_role("button", name="Sign in").click()
     expect(moderator.get_by_role("heading", name="Chats", exact=True)).to_be_visible()
     expect(moderator.get_by_role("button", name=re.compile("Sign out \\(Morgan Moderator\\)"))).to_be_visible()
-    expect(moderator.get_by_role("link", name="Settings")).to_have_count(0)
+    expect(moderator.get_by_role("link", name="Settings", exact=True)).to_have_count(0)
     assert moderator.goto(f"{base}/t/{slug}/console/settings").status == 403
     admin.close()
