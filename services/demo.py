@@ -1,6 +1,8 @@
 """The demo tenant for `townhall dev`: a tenant, three staff logins and a live room (idempotent)."""
 from __future__ import annotations
 
+import os
+
 from datetime import datetime, timedelta, timezone
 
 from services.rooms import actions as room_actions
@@ -36,7 +38,8 @@ def seed() -> list[str]:
             })
             room_actions.change_state(tx, staff[1], room["id"], "live")
         lines.append("created the demo tenant")
-    lines.append("demo tenant: http://localhost:5000/t/demo/   (staff console: /t/demo/console/)")
+    base = os.environ.get("PUBLIC_URL", "http://localhost:5000")
+    lines.append(f"demo tenant: {base}/t/demo/   (staff console: {base}/t/demo/console/)")
     lines.extend(f"  {role:<9} {email}  password: {DEMO_PASSWORD}" for email, _, role, _ in DEMO_STAFF)
     lines.append("  (admins set up two-step verification with an authenticator app at first sign-in)")
     return lines
