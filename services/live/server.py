@@ -9,7 +9,7 @@ import gevent
 from services.app import create_app
 from services.config import load_config
 from services.extensions import socketio
-from services.live import presence
+from services.live import fanout, presence
 from services.startup import check_services
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,7 @@ def serve(host: str, port: int) -> None:
     config = load_config()
     check_services(config)
     app = create_app(config, process="live")
+    fanout.install(socketio.server)
 
     def presence_loop():
         with app.app_context():
