@@ -18,6 +18,10 @@ What this module changes, for WebSocket connections in gevent mode only:
   connection somehow has an extension, it takes the stock path.
 
 Everything else (long-polling, packets with acks, binary) takes the stock path unchanged.
+
+It also gives the manager an index of each client's rooms: stock `basic_disconnect` scans every
+room of the namespace, and every client has its own room, so N disconnects (a refused join storm,
+a server restart) cost O(N^2); with the index each costs O(rooms of that client).
 """
 from __future__ import annotations
 
@@ -109,8 +113,46 @@ class _Remainder(eio_packet.Packet):
         self.encode_cache = frame
 
 
+def index_rooms(manager) -> None:
+    """Keep (namespace, sid) -> rooms beside the manager's rooms, and disconnect through it."""
+    index: dict[tuple, set] = {}
+    enter, leave = manager.basic_enter_room, manager.basic_leave_room
+
+    def basic_enter_room(sid, namespace, room, eio_sid=None):
+        result = enter(sid, namespace, room, eio_sid=eio_sid)
+        index.setdefault((namespace, sid), set()).add(room)
+        return result
+
+    def basic_leave_room(sid, namespace, room):
+        result = leave(sid, namespace, room)
+        rooms = index.get((namespace, sid))
+        if rooms is not None:
+            rooms.discard(room)
+            if not rooms:
+                del index[(namespace, sid)]
+        return result
+
+    def basic_disconnect(sid, namespace, **kwargs):
+        # the stock method, with the scan of every room replaced by this client's own rooms
+        if namespace not in manager.rooms:
+            return
+        for room in list(index.get((namespace, sid), ())):
+            basic_leave_room(sid, namespace, room)
+        manager.callbacks.pop(sid, None)
+        for pending in (manager.pending_connect, manager.pending_disconnect):
+            if sid in pending.get(namespace, ()):
+                pending[namespace].remove(sid)
+                if not pending[namespace]:
+                    del pending[namespace]
+
+    manager.basic_enter_room = basic_enter_room
+    manager.basic_leave_room = basic_leave_room
+    manager.basic_disconnect = basic_disconnect
+
+
 def install(server) -> None:
     """Put the fast path into a python-socketio Server running engineio in gevent mode."""
+    index_rooms(server.manager)
     eio = server.eio
     if eio.async_mode != "gevent":
         return
