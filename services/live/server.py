@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import signal
 
 import gevent
@@ -20,6 +21,7 @@ def serve(host: str, port: int) -> None:
     check_services(config)
     app = create_app(config, process="live")
     fanout.install(socketio.server)
+    _raise_open_files_limit()
 
     def presence_loop():
         with app.app_context():
@@ -29,6 +31,15 @@ def serve(host: str, port: int) -> None:
     gevent.signal_handler(signal.SIGTERM, lambda: _stop(app))
     log.info("live server listening on %s:%s", host, port)
     socketio.run(app, host=host, port=port, log_output=False, use_reloader=False)
+
+
+def _raise_open_files_limit() -> None:
+    """Each WebSocket holds two descriptors (simple-websocket dups the socket): use the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard != resource.RLIM_INFINITY:
+        log.info("open files limit %s: at most about %s connections", hard, hard // 2)
 
 
 def _stop(app) -> None:
