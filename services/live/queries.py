@@ -52,11 +52,17 @@ def staff_queue(tx: Tx, room_id: UUID) -> dict:
     return {"last_seq": last_seq, "questions": [staff_question(q, q["display_name"]) for q in rows]}
 
 
+_PARTICIPANT_STATE = ("select * from questions where participant_id = %s order by created_at",
+                      "select * from private_messages where participant_id = %s order by created_at",
+                      "select poll_id from poll_votes where participant_id = %s",
+                      "select question_id from question_votes where participant_id = %s")
+
+
 def participant_state(tx: Tx, participant_id: UUID) -> dict:
-    questions = tx.all("select * from questions where participant_id = %s order by created_at", [participant_id])
-    messages = tx.all("select * from private_messages where participant_id = %s order by created_at", [participant_id])
-    voted_polls = tx.all("select poll_id from poll_votes where participant_id = %s", [participant_id])
-    voted_questions = tx.all("select question_id from question_votes where participant_id = %s", [participant_id])
+    """Read on every live join: the four reads go in one pipelined round trip, not four."""
+    with tx.conn.pipeline():
+        cursors = [tx.conn.execute(query, [participant_id]) for query in _PARTICIPANT_STATE]
+    questions, messages, voted_polls, voted_questions = (cursor.fetchall() for cursor in cursors)
     settings = tx.value("select settings from tenants where id = %s", [tx.tenant_id]) or {}
     return {
         "questions": [own_question(q, settings) for q in questions],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import signal
 
 import gevent
@@ -22,7 +23,7 @@ import gevent
 from services.app import create_app
 from services.config import load_config
 from services.extensions import socketio
-from services.live import events, presence
+from services.live import events, fanout, presence
 from services.startup import check_services
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ def serve(host: str, port: int) -> None:
     config = load_config()
     check_services(config)
     app = create_app(config, process="live")
+    fanout.install(socketio.server)
+    _raise_open_files_limit()
 
     def presence_loop():
         with app.app_context():
@@ -85,3 +88,12 @@ def _drain(app, grace: float) -> None:
         gevent.sleep(0.05)
     with app.app_context():
         socketio.stop()
+
+
+def _raise_open_files_limit() -> None:
+    """Each WebSocket holds two descriptors (simple-websocket dups the socket): use the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard != resource.RLIM_INFINITY:
+        log.info("open files limit %s: at most about %s connections", hard, hard // 2)

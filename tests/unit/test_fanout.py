@@ -1,0 +1,53 @@
+"""The live fan-out fast path builds WebSocket frames itself: they must be exactly what wsproto sends."""
+from __future__ import annotations
+
+import pytest
+from engineio import packet as eio_packet
+from wsproto import ConnectionType
+from wsproto.connection import Connection
+from wsproto.events import TextMessage
+
+from services.live.fanout import Frame, index_rooms, shared_frame, text_frame
+
+
+@pytest.mark.parametrize("text", ["", "4", "x" * 125, "x" * 126, "é" * 40000, "y" * 65535, "z" * 65536, "42[\"room_event\",{}]"])
+def test_text_frame_is_the_frame_wsproto_sends_and_a_client_reads_it(text):
+    server = Connection(ConnectionType.SERVER)
+    assert text_frame(text) == server.send(TextMessage(data=text))
+    client = Connection(ConnectionType.CLIENT)
+    client.receive_data(text_frame(text))
+    received = "".join(e.data for e in client.events())
+    assert received == text
+
+
+def test_shared_frame_is_built_once_and_is_what_the_writer_encodes():
+    pkt = eio_packet.Packet(eio_packet.MESSAGE, '2["room_event",{"seq":7}]')
+    first = shared_frame(pkt)
+    assert type(first) is Frame and first == '42["room_event",{"seq":7}]'
+    assert shared_frame(pkt) is first and pkt.encode() is first
+    assert first.frame == text_frame('42["room_event",{"seq":7}]')
+
+
+def test_room_index_disconnect_leaves_exactly_the_clients_rooms():
+    from socketio import Manager
+
+    indexed, stock = Manager(), Manager()
+    for manager in (indexed, stock):
+        manager.server = type("S", (), {"eio": type("E", (), {"generate_id": staticmethod(lambda: None)})()})()
+    index_rooms(indexed)
+    for manager in (indexed, stock):
+        for n in range(5):
+            sid, eio_sid = f"s{n}", f"e{n}"
+            manager.basic_enter_room(sid, "/", None, eio_sid=eio_sid)
+            manager.basic_enter_room(sid, "/", sid, eio_sid=eio_sid)
+            manager.basic_enter_room(sid, "/", "room:1")
+            manager.basic_enter_room(sid, "/", f"participant:{n % 2}")
+        manager.basic_leave_room("s1", "/", "room:1")
+        manager.basic_close_room("participant:0", "/")
+        manager.pending_disconnect["/"] = ["s3"]
+        manager.basic_disconnect("s3", "/")
+        manager.basic_disconnect("s4", "/")
+    assert {k: dict(v) for k, v in indexed.rooms["/"].items()} == {k: dict(v) for k, v in stock.rooms["/"].items()}
+    assert set(indexed.rooms["/"]["room:1"]) == {"s0", "s2"}
+    assert "s3" not in indexed.rooms["/"][None] and "s3" not in indexed.rooms["/"]
+    assert indexed.pending_disconnect == stock.pending_disconnect == {}
