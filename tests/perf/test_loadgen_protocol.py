@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from array import array
 
@@ -94,7 +95,9 @@ def test_publish_schedule_keeps_rate_and_per_room_order():
         async def publish(self, room, seq):
             calls.append((room, seq))
 
-    published = asyncio.run(publish_schedule(Pub(), {"a": 20.0, "b": 10.0}, 0.5))
+    # its own thread: a sync Playwright session elsewhere in the run keeps a loop in this thread
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        published = pool.submit(asyncio.run, publish_schedule(Pub(), {"a": 20.0, "b": 10.0}, 0.5)).result()
     assert [s for s, _ in published["a"]] == list(range(1, 11))
     assert [s for s, _ in published["b"]] == list(range(1, 6))
     assert [s for r, s in calls if r == "a"] == list(range(1, 11))

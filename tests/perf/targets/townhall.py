@@ -22,6 +22,7 @@ from tests.perf.targets import BaseTarget, TargetContext
 ROOT = Path(__file__).resolve().parents[3]
 BATCH = 1000          # participants created per insert
 QUESTIONS_BATCH = 500  # pending questions created per insert
+BENCH_PLAN = "benchmark"
 
 
 class TownhallPublisher:
@@ -103,9 +104,11 @@ class TownhallTarget(BaseTarget):
         from tenants.provisioning import create_tenant
 
         start = datetime.now(timezone.utc) + timedelta(minutes=1)
+        self._ensure_benchmark_plan()
         with self.app.app_context():
             self.tenant = create_tenant(slug=f"bench-{uuid.uuid4().hex[:8]}", name="Benchmark OPCC", state="active")
             with tenant_scope(self.tenant.id) as tx:
+                tx.execute("update tenants set plan = %s where id = %s", [BENCH_PLAN, tx.tenant_id])
                 self.moderator = create_staff(tx, email="moderator@bench.police.uk", display_name="Bench Moderator",
                                               role="moderator", password=None)
                 admin = create_staff(tx, email="admin@bench.police.uk", display_name="Bench Admin",
@@ -120,6 +123,16 @@ class TownhallTarget(BaseTarget):
                     offset = tx.value("select last_seq from rooms where id = %s", [room["id"]])
                     self.rooms[name] = {"id": room["id"], "offset": offset, "author": author,
                                         "questions": [], "made": 0}
+
+    def _ensure_benchmark_plan(self) -> None:
+        """A plan without practical limits (plans are the owner's to write), so a benchmark room can
+        hold 10,000 residents and the rooms scenario can open 200 chats in a month."""
+        import psycopg
+
+        with psycopg.connect(self.stack.owner_url) as conn:
+            conn.execute("insert into plans (name, label, monthly_price_pence, rooms_per_month, participants_per_room,"
+                         " staff_seats, caption_minutes, storage_mb) values (%s, 'Benchmark', 0, 100000, 1000000,"
+                         " 1000, 0, 0) on conflict (name) do nothing", [BENCH_PLAN])
 
     def _ensure_participants(self, room: str, i: int) -> None:
         info = self.rooms[room]
