@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -21,8 +21,7 @@ def _respond(status: int, body: dict):
     if wants_json():
         response = jsonify(body)
     else:
-        response = render_template("error.html", status=status, message=body.get("message", "")), status
-        return response
+        response = make_response(render_template("error.html", status=status, message=body.get("message", "")))
     response.status_code = status
     if body.get("details", {}).get("retry_after"):
         response.headers["Retry-After"] = str(body["details"]["retry_after"])

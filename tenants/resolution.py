@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from tenants.db import unscoped
+from tenants.db import borrow, unscoped
+from tenants.errors import Unavailable
 
 HOST_SLUG_KEY = "townhall.host_slug"
 PLATFORM_PATHS = ("/static/", "/vendor/", "/healthz", "/readyz", "/metrics", "/socket.io")
@@ -34,7 +35,8 @@ def tenant_by_slug(slug: str) -> Tenant | None:
 
 
 def slug_for_domain(pool, domain: str) -> str | None:
-    with pool.connection() as conn:
+    """The tenant slug for a verified custom domain; raises Unavailable when the database is down."""
+    with borrow(pool) as conn:
         row = conn.execute("select slug from townhall_tenant_by_domain(%s)", [domain]).fetchone()
     return row["slug"] if row else None
 
@@ -63,10 +65,20 @@ class TenantHostMiddleware:
         return self.domain_lookup(host)
 
     def __call__(self, environ, start_response):
-        slug = self.host_slug(_host_without_port(environ))
+        try:
+            slug = self.host_slug(_host_without_port(environ))
+        except Unavailable as exc:  # a custom domain cannot be resolved while the database is down
+            return _unavailable_response(exc)(environ, start_response)
         if slug:
             environ[HOST_SLUG_KEY] = slug
             path = environ.get("PATH_INFO", "/")
             if not path.startswith("/t/") and not path.startswith(PLATFORM_PATHS):
                 environ["PATH_INFO"] = f"/t/{slug}{path}"
         return self.wsgi_app(environ, start_response)
+
+
+def _unavailable_response(exc: Unavailable):
+    from werkzeug.wrappers import Response
+
+    return Response(exc.message, status=503, mimetype="text/plain",
+                    headers={"Retry-After": str(exc.details.get("retry_after", 5))})

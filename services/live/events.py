@@ -27,7 +27,7 @@ from services.rooms.queries import get_room
 from tenants.auth import staff_by_id
 from tenants.db import tenant_scope
 from tenants.resolution import slug_for_domain
-from tenants.errors import DomainError, Forbidden, NotFound
+from tenants.errors import DomainError, Forbidden, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +41,24 @@ class Connection:
 connections: dict[str, Connection] = {}
 
 
-def origin_checker(base_domain: str, pool):
-    """Cross-site WebSocket hijacking guard: only our own hosts and tenants' verified domains.
+def origin_checker(base_domain: str, pool, *, allow_loopback: bool = True):
+    """Cross-site WebSocket hijacking guard: only our own hosts and tenants' verified domains
+    (and, outside production, localhost). When the database cannot say whether a custom domain
+    is a tenant's, the connection is refused; the browser simply retries.
 
     Engine.IO calls this outside any app context, so it closes over what it needs."""
     def allowed(origin: str | None, environ=None) -> bool:
         if not origin:
             return True  # non-browser clients send no Origin; they still need a signed token
         host = (urlsplit(origin).hostname or "").lower()
-        if host in (base_domain, "localhost", "127.0.0.1") or host.endswith("." + base_domain):
+        if host == base_domain or host.endswith("." + base_domain):
             return True
-        return slug_for_domain(pool, host) is not None
+        if allow_loopback and host in ("localhost", "127.0.0.1"):
+            return True
+        try:
+            return bool(host) and slug_for_domain(pool, host) is not None
+        except Unavailable:
+            return False
     return allowed
 
 
@@ -73,6 +80,9 @@ def on_connect(auth):
     except DomainError as exc:
         raise ConnectionRefusedError(exc.message) from None
     connections[request.sid] = Connection(identity, _client_ip())
+    _note_seq(room_channel(identity.room_id), room["last_seq"])
+    if identity.kind == "staff":
+        _note_seq(staff_channel(identity.room_id), room["staff_last_seq"])
     join_room(room_channel(identity.room_id))
     if identity.kind == "staff":
         join_room(staff_channel(identity.room_id))
@@ -81,6 +91,44 @@ def on_connect(auth):
     for event_name, payload in replay:
         emit(event_name, payload)
     presence.joined(identity.room_id)
+
+
+def _note_seq(channel: str, seq: int) -> None:
+    note = getattr(socketio.server.manager, "note_seq", None)
+    if note:
+        note(channel, seq)
+
+
+def catch_up_after_outage(app, watermarks: dict[str, int]) -> None:
+    """Redis came back (services/live/queue.py): send this process's clients, from PostgreSQL, every
+    event after what was last delivered here, and residents their own state (private messages and
+    question statuses emitted while Redis was away). Clients ignore what they already have."""
+    manager = socketio.server.manager
+    here = manager.local_rooms()
+    tenant_of = {str(c.identity.room_id): c.identity.tenant_id for c in list(connections.values())}
+    with app.app_context():
+        for channel, seq in watermarks.items():
+            stream, _, room_id = channel.partition(":")
+            stream = {"room": "room", "staff": "staff"}.get(stream)
+            if stream is None or channel not in here or room_id not in tenant_of:
+                continue
+            try:
+                with tenant_scope(tenant_of[room_id]) as tx:
+                    missed = events_after(tx, stream, room_id, seq)
+            except DomainError:
+                log.warning("catch-up of %s skipped: database unavailable", channel)
+                continue
+            if missed:
+                manager.emit_here(f"{stream}_events", missed, to=channel)
+        for sid, conn in list(connections.items()):
+            if conn.identity.kind != "resident":
+                continue
+            try:
+                with tenant_scope(conn.identity.tenant_id) as tx:
+                    state = participant_state(tx, conn.identity.subject_id)
+            except DomainError:
+                continue
+            manager.emit_here("my_state", state, to=sid)
 
 
 def _check_identity(tx, identity: LiveIdentity, room: dict) -> None:
