@@ -5,6 +5,8 @@ the same command table the Socket.IO events use; console.js upgrades the forms t
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from services.console.auth import COOKIE, cookie_path, current_staff, staff_required
@@ -46,13 +48,21 @@ def sign_in():
         except DomainError as exc:
             errors[exc.field or "form"] = exc.message
         else:
-            target = request.args.get("next", "")
-            response = redirect(target if target.startswith("/") and not target.startswith("//")
-                                else url_for(".dashboard"))
+            response = redirect(_local_target(request.args.get("next", "")) or url_for(".dashboard"))
             response.set_cookie(COOKIE, outcome.token, httponly=True, samesite="Lax", path=cookie_path(),
                                 secure=request.is_secure, max_age=int(auth.SESSION_LIFETIME.total_seconds()))
             return response
     return render_template("console/sign_in.html", errors=errors, form=request.form), (400 if errors else 200)
+
+
+def _local_target(target: str) -> str | None:
+    """A path on this site to return to after sign-in, or None. Browsers read `/\\evil.example` as
+    `//evil.example`, so backslashes and control characters are refused along with `//`."""
+    parts = urlsplit(target)
+    if (target.startswith("/") and not target.startswith("//") and "\\" not in target and target.isprintable()
+            and not parts.scheme and not parts.netloc):
+        return target
+    return None
 
 
 @bp.post("/sign-out")

@@ -40,6 +40,9 @@ class Connection:
 
 connections: dict[str, Connection] = {}
 
+ONE_PAYLOAD = {"ok": False, "error": "invalid", "message": "Send one object of fields."}
+INTERNAL = {"ok": False, "error": "internal", "message": "Something went wrong. Please try again."}
+
 
 def origin_checker(base_domain: str, pool, *, allow_loopback: bool = True):
     """Cross-site WebSocket hijacking guard: only our own hosts and tenants' verified domains
@@ -171,8 +174,11 @@ def on_disconnect(*args):
 
 
 @socketio.on("resume")
-def on_resume(payload):
+def on_resume(*args):
     """A client saw a gap: send the missing events (bounded batch; the client asks again if needed)."""
+    if len(args) > 1:
+        return ONE_PAYLOAD
+    payload = args[0] if args else None
     conn = connections.get(request.sid)
     if conn is None:
         return {"ok": False, "error": "unauthorized", "message": "Reconnect to continue."}
@@ -187,7 +193,10 @@ def on_resume(payload):
     return {"ok": True, "events": events}
 
 
-def _dispatch(name: str, payload, table: dict, kind: str):
+def _dispatch(name: str, args: tuple, table: dict, kind: str):
+    if len(args) > 1:
+        return ONE_PAYLOAD
+    payload = args[0] if args else None
     conn = connections.get(request.sid)
     if conn is None or conn.identity.kind != kind:
         return {"ok": False, "error": "forbidden", "message": "You cannot do that here."}
@@ -202,7 +211,7 @@ def _dispatch(name: str, payload, table: dict, kind: str):
         return {"ok": False, **exc.as_dict()}
     except Exception:
         log.exception("live command %s failed", name)
-        return {"ok": False, "error": "internal", "message": "Something went wrong. Please try again."}
+        return INTERNAL
     return {"ok": True, **result}
 
 
@@ -220,7 +229,19 @@ def _actor(tx, conn: Connection):
 
 def _register(table: dict, kind: str) -> None:
     for name in table:
-        socketio.on_event(name, lambda payload=None, _n=name: _dispatch(_n, payload, table, kind))
+        socketio.on_event(name, lambda *args, _n=name: _dispatch(_n, args, table, kind))
+
+
+@socketio.on("*")
+def on_unknown_event(event, *args):
+    """Every event gets an answer, so a client never waits for an acknowledgement that cannot come."""
+    return {"ok": False, "error": "unknown_event", "message": "That action does not exist."}
+
+
+@socketio.on_error_default
+def on_unexpected_error(exc):
+    log.exception("live event %s failed", (getattr(request, "event", None) or {}).get("message"))
+    return INTERNAL
 
 
 _register(commands.RESIDENT_COMMANDS, "resident")
