@@ -37,6 +37,8 @@ class Config:
     db_pool_max: int = 10
     socketio_channel: str = "townhall-socketio"
     proxy_hops: int = 0
+    live_connections_per_ip: int = 500
+    live_events_per_second: int = 10
     extra: dict = field(default_factory=dict)
 
     @property
@@ -100,6 +102,8 @@ def load_config(environ: dict | None = None) -> Config:
         raise ConfigError("APP_DATABASE_URL (or DATABASE_URL) and REDIS_URL must be set in production")
     pool_max = _whole_number(env, "DB_POOL_MAX", 10)
     proxy_hops = _whole_number(env, "PROXY_HOPS", 0)
+    live_connections_per_ip = _whole_number(env, "LIVE_CONNECTIONS_PER_IP", 500)
+    live_events_per_second = max(1, _whole_number(env, "LIVE_EVENTS_PER_SECOND", 10))
     return Config(
         env=name,
         secret_key=secret or DEV_SECRET,
@@ -116,6 +120,8 @@ def load_config(environ: dict | None = None) -> Config:
         db_pool_max=pool_max,
         socketio_channel=env.get("SOCKETIO_CHANNEL", "townhall-socketio"),
         proxy_hops=proxy_hops,
+        live_connections_per_ip=live_connections_per_ip,
+        live_events_per_second=live_events_per_second,
     )
 
 

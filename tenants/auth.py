@@ -21,6 +21,9 @@ MAX_FAILURES = 10
 LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 ROLES = ("admin", "host", "moderator")
+# Verified when there is no such account, so an unknown email takes as long as a wrong password
+# (otherwise the response time tells an attacker which emails are staff accounts).
+_DUMMY_HASH = hash_password("no account has this password")
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,9 @@ def sign_in(tx: Tx, *, email: str, password: str, ip: str | None) -> SignIn:
     if row and row["locked"]:
         return SignIn(error=RateLimited("Too many failed attempts: this account is locked for 15 minutes.",
                                         retry_after=int(LOCKOUT.total_seconds())))
-    if not row or not verify_password(row["password_hash"], password):
+    stored = row["password_hash"] if row else None
+    matches = verify_password(stored or _DUMMY_HASH, password) and stored is not None
+    if not row or not matches:
         if row:
             _record_failure(tx, row, ip)
         return SignIn(error=Forbidden("That email and password do not match an account here."))

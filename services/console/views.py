@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
 
+from services import ratelimit
 from services.console.auth import COOKIE, cookie_path, current_staff, staff_required
 from services.console.schemas import SignInSchema
 from services.live import commands
@@ -27,6 +28,9 @@ from tenants.errors import DomainError, ValidationFailed
 from tenants.roles import can
 
 bp = tenant_blueprint("console", __name__, "/console")
+# failed sign-ins per network (an office NAT is shared by many staff; the per-account lockout is 10)
+SIGN_IN_FAILURES_PER_NETWORK = 30
+SIGN_IN_WINDOW = 15 * 60
 
 
 @bp.app_template_global()
@@ -38,21 +42,32 @@ def staff_can(permission: str) -> bool:
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     errors: dict[str, str] = {}
+    status, retry_after = 200, None
     if request.method == "POST":
+        network = f"sign-in:{ratelimit.network_key(client_ip())}"
         try:
+            ratelimit.check(network, limit=SIGN_IN_FAILURES_PER_NETWORK, window_seconds=SIGN_IN_WINDOW,
+                            message="There have been too many failed sign-in attempts from your network. "
+                                    "Wait 15 minutes and try again.")
             data = load(SignInSchema, request.form)
             with tenant_scope(g.tenant.id) as tx:
                 outcome = auth.sign_in(tx, email=data["email"], password=data["password"], ip=client_ip())
             if outcome.error:
+                ratelimit.count(network, window_seconds=SIGN_IN_WINDOW)
                 raise outcome.error
         except DomainError as exc:
             errors[exc.field or "form"] = exc.message
+            status = exc.status if exc.status in (429, 503) else 400
+            retry_after = exc.details.get("retry_after")
         else:
             response = redirect(_local_target(request.args.get("next", "")) or url_for(".dashboard"))
             response.set_cookie(COOKIE, outcome.token, httponly=True, samesite="Lax", path=cookie_path(),
                                 secure=request.is_secure, max_age=int(auth.SESSION_LIFETIME.total_seconds()))
             return response
-    return render_template("console/sign_in.html", errors=errors, form=request.form), (400 if errors else 200)
+    response = make_response(render_template("console/sign_in.html", errors=errors, form=request.form), status)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _local_target(target: str) -> str | None:

@@ -8,19 +8,22 @@ removed a second ago can no longer act, and another tenant's ids are simply not 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from time import monotonic
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from services.extensions import socketio
 from services.live import commands, presence
 from services.live.channels import participant_channel, room_channel, staff_channel
-from services.live.event_log import events_after
+from services.live.event_log import REPLAY_BATCH, events_after
 from services.live.queries import participant_state
 from services.live.schemas import ResumeSchema
 from services.live.tokens import LiveIdentity, read_token
+from services.request_info import client_ip_from_environ
 from services.rooms.lifecycle import PUBLIC_STATES
 from services.validation import load
 from services.rooms.queries import get_room
@@ -36,11 +39,27 @@ log = logging.getLogger(__name__)
 class Connection:
     identity: LiveIdentity
     ip: str | None
+    rate: float = 10.0          # events per second on average (LIVE_EVENTS_PER_SECOND)...
+    tokens: float = 30.0        # ...with bursts of three seconds' worth
+    checked_at: float = field(default_factory=monotonic)
+
+    def within_budget(self) -> bool:
+        """A token bucket per connection: a flood is answered cheaply, without touching PostgreSQL or Redis."""
+        now = monotonic()
+        self.tokens = min(self.rate * 3, self.tokens + (now - self.checked_at) * self.rate)
+        self.checked_at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 connections: dict[str, Connection] = {}
+per_ip: Counter = Counter()   # open connections per network address on this process
 
 ONE_PAYLOAD = {"ok": False, "error": "invalid", "message": "Send one object of fields."}
+TOO_FAST = {"ok": False, "error": "rate_limited", "message": "You are sending too much too quickly. Wait a moment.",
+            "details": {"retry_after": 1}}
 INTERNAL = {"ok": False, "error": "internal", "message": "Something went wrong. Please try again."}
 
 
@@ -66,11 +85,32 @@ def origin_checker(base_domain: str, pool, *, allow_loopback: bool = True):
 
 
 def _client_ip() -> str | None:
-    return request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip() or None
+    return client_ip_from_environ(request.environ, current_app.config["TOWNHALL"].proxy_hops)
 
 
 @socketio.on("connect")
 def on_connect(auth):
+    ip = _client_ip()
+    limit = current_app.config["TOWNHALL"].live_connections_per_ip
+    if limit and per_ip[ip] >= limit:
+        raise ConnectionRefusedError("There are too many connections from your network. Close some tabs, "
+                                     "or try again in a few minutes.")
+    per_ip[ip] += 1   # held while we check the token, so a burst of connections cannot slip past the limit
+    try:
+        _accept(auth, ip)
+    except BaseException:
+        connections.pop(request.sid, None)
+        _release(ip)
+        raise
+
+
+def _release(ip: str | None) -> None:
+    per_ip[ip] -= 1
+    if per_ip[ip] <= 0:
+        del per_ip[ip]
+
+
+def _accept(auth, ip: str | None) -> None:
     auth = auth if isinstance(auth, dict) else {}
     identity = read_token(auth.get("token"))
     if identity is None:
@@ -82,7 +122,8 @@ def on_connect(auth):
             replay = _replay(tx, identity, auth)
     except DomainError as exc:
         raise ConnectionRefusedError(exc.message) from None
-    connections[request.sid] = Connection(identity, _client_ip())
+    rate = current_app.config["TOWNHALL"].live_events_per_second
+    connections[request.sid] = Connection(identity, ip, rate=rate, tokens=rate * 3)
     _note_seq(room_channel(identity.room_id), room["last_seq"])
     if identity.kind == "staff":
         _note_seq(staff_channel(identity.room_id), room["staff_last_seq"])
@@ -115,14 +156,18 @@ def catch_up_after_outage(app, watermarks: dict[str, int]) -> None:
             stream = {"room": "room", "staff": "staff"}.get(stream)
             if stream is None or channel not in here or room_id not in tenant_of:
                 continue
-            try:
-                with tenant_scope(tenant_of[room_id]) as tx:
-                    missed = events_after(tx, stream, room_id, seq)
-            except DomainError:
-                log.warning("catch-up of %s skipped: database unavailable", channel)
-                continue
-            if missed:
-                manager.emit_here(f"{stream}_events", missed, to=channel)
+            while True:   # in batches, until nothing is left
+                try:
+                    with tenant_scope(tenant_of[room_id]) as tx:
+                        missed = events_after(tx, stream, room_id, seq)
+                except DomainError:
+                    log.warning("catch-up of %s skipped: database unavailable", channel)
+                    break
+                if missed:
+                    manager.emit_here(f"{stream}_events", missed, to=channel)
+                if len(missed) < REPLAY_BATCH:
+                    break
+                seq = missed[-1]["seq"]
         for sid, conn in list(connections.items()):
             if conn.identity.kind != "resident":
                 continue
@@ -170,6 +215,7 @@ def _int(value) -> int | None:
 def on_disconnect(*args):
     conn = connections.pop(request.sid, None)
     if conn:
+        _release(conn.ip)
         presence.left(conn.identity.room_id)
 
 
@@ -182,6 +228,8 @@ def on_resume(*args):
     conn = connections.get(request.sid)
     if conn is None:
         return {"ok": False, "error": "unauthorized", "message": "Reconnect to continue."}
+    if not conn.within_budget():
+        return TOO_FAST
     try:
         data = load(ResumeSchema, payload)
         if data["stream"] == "staff" and conn.identity.kind != "staff":
@@ -200,6 +248,8 @@ def _dispatch(name: str, args: tuple, table: dict, kind: str):
     conn = connections.get(request.sid)
     if conn is None or conn.identity.kind != kind:
         return {"ok": False, "error": "forbidden", "message": "You cannot do that here."}
+    if not conn.within_budget():
+        return TOO_FAST
     command = table[name]
     try:
         data = commands.validate(command, payload)

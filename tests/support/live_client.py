@@ -83,6 +83,15 @@ class LiveClient:
     def call(self, event: str, payload=None, timeout: float = 10) -> dict:
         return self.sio.call(event, payload, timeout=timeout)
 
+    def call_patiently(self, event: str, payload=None) -> dict:
+        """Like `call`, but waits and retries when the per-connection event budget says so."""
+        while True:
+            reply = self.call(event, payload)
+            if not (isinstance(reply, dict) and reply.get("error") == "rate_limited"
+                    and "too quickly" in reply.get("message", "")):
+                return reply
+            time.sleep(reply["details"]["retry_after"])
+
     def wait_for(self, predicate, timeout: float = 10):
         return wait_on(self._cond, predicate, timeout, "a live event")
 

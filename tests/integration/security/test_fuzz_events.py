@@ -17,6 +17,7 @@ from tenants.db import tenant_scope
 from tests.support.live_client import LiveClient, close_all
 from tests.support.nasty import budget, json_values, payloads
 from tests.support.rows import row_counts
+from tests.support.servers import start_server
 from tests.support.worlds import build_world
 
 EVENTS = ([(name, "resident", c.schema) for name, c in RESIDENT_COMMANDS.items()]
@@ -26,15 +27,20 @@ MAX_MESSAGE = 60_000  # the live server closes connections sending more than 64 
 
 
 @pytest.fixture(scope="module")
-def target(app, live_pair):
+def target(app, env, tmp_path_factory):
     """A live room with a published and a pending question and an open poll, so generated ids can
     hit real rows; and one connection per kind of caller, shared by every event (room_state, which
-    may close the room, runs after the other commands)."""
-    with app.app_context():
-        yield from _target(live_pair)
+    may close the room, runs after the other commands). The live process has no per-connection
+    event budget: what is under test here is every handler's answer, not the flood guard."""
+    live = start_server("live", env, tmp_path_factory.mktemp("fuzz"), extra_env={"LIVE_EVENTS_PER_SECOND": "1000000"})
+    try:
+        with app.app_context():
+            yield from _target(live.url)
+    finally:
+        live.stop()
 
 
-def _target(live_pair):
+def _target(url):
     world = build_world()
     author = world.join("Quinn")
     with tenant_scope(world.tenant.id) as tx:
@@ -44,8 +50,8 @@ def _target(live_pair):
         poll = actions.open_poll(tx, world.host, world.room["id"], "Which night?", "single", ["Tue", "Thu"], "live")
     ids = {"question_id": [str(published["id"]), str(pending["id"])], "poll_id": [str(poll["id"])],
            "assignee_id": [str(world.moderator.id), str(world.host.id)], "option_ids": [[1], [2], [1, 2]]}
-    conns = {"resident": LiveClient(live_pair[0].url, world.resident_token(world.join("Riley"))).connect(),
-             "staff": LiveClient(live_pair[0].url, world.staff_token(world.admin), staff_last_seq=0).connect()}
+    conns = {"resident": LiveClient(url, world.resident_token(world.join("Riley"))).connect(),
+             "staff": LiveClient(url, world.staff_token(world.admin), staff_last_seq=0).connect()}
     yield world, ids, conns
     close_all(list(conns.values()), "disconnect")
 
