@@ -56,16 +56,21 @@ def build_world(state: str = "live", tenant=None, **room_fields) -> RoomWorld:
     admin = make_staff(tenant, "admin", display_name="Alex Admin")
     host = make_staff(tenant, "host", display_name="Pat Commissioner", title="Police and Crime Commissioner")
     moderator = make_staff(tenant, "moderator", display_name="Morgan Moderator")
+    return another_room(RoomWorld(tenant, admin, host, moderator, {}), state, **room_fields)
+
+
+def another_room(world: RoomWorld, state: str = "live", **room_fields) -> RoomWorld:
+    """The same tenant and staff with a new room (brought to `state` through the lifecycle)."""
     start = datetime.now(timezone.utc) + timedelta(minutes=5)
-    with tenant_scope(tenant.id) as tx:
-        room = room_actions.create_room(tx, admin, {"title": "Ask the Commissioner", "starts_at": start,
-                                                    "ends_at": start + timedelta(hours=1),
-                                                    "slow_mode_seconds": 0, **room_fields})
+    with tenant_scope(world.tenant.id) as tx:
+        room = room_actions.create_room(tx, world.admin, {"title": "Ask the Commissioner", "starts_at": start,
+                                                          "ends_at": start + timedelta(hours=1),
+                                                          "slow_mode_seconds": 0, **room_fields})
         if state != "draft":
-            room = room_actions.change_state(tx, admin, room["id"], "scheduled")
+            room = room_actions.change_state(tx, world.admin, room["id"], "scheduled")
         if state in ("live", "closed"):
-            room = room_actions.change_state(tx, admin, room["id"], "live")
+            room = room_actions.change_state(tx, world.admin, room["id"], "live")
         if state == "closed":
-            room = room_actions.change_state(tx, admin, room["id"], "closed")
+            room = room_actions.change_state(tx, world.admin, room["id"], "closed")
         room = get_room(tx, room["id"])  # last_seq after the state events
-    return RoomWorld(tenant, admin, host, moderator, room)
+    return RoomWorld(world.tenant, world.admin, world.host, world.moderator, room)
