@@ -6,6 +6,7 @@ A's host can never reach tenant B's `/t/b/...` routes (404).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -13,6 +14,10 @@ from tenants.db import borrow, unscoped
 from tenants.errors import Unavailable
 
 HOST_SLUG_KEY = "townhall.host_slug"
+# What a slug or a domain can look like (the same rule as the tenants table's check): anything else
+# is simply no tenant, without asking the database (which cannot even take NUL characters).
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,38}[a-z0-9]")
+DOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+")
 PLATFORM_PATHS = ("/static/", "/vendor/", "/healthz", "/readyz", "/metrics", "/socket.io")
 
 
@@ -29,6 +34,8 @@ class Tenant:
 
 
 def tenant_by_slug(slug: str) -> Tenant | None:
+    if not SLUG.fullmatch(slug or ""):
+        return None
     with unscoped() as tx:
         row = tx.one("select * from townhall_tenant_by_slug(%s)", [slug])
     return Tenant(**row) if row else None
@@ -36,6 +43,8 @@ def tenant_by_slug(slug: str) -> Tenant | None:
 
 def slug_for_domain(pool, domain: str) -> str | None:
     """The tenant slug for a verified custom domain; raises Unavailable when the database is down."""
+    if not DOMAIN.fullmatch(domain or ""):
+        return None
     with borrow(pool) as conn:
         row = conn.execute("select slug from townhall_tenant_by_domain(%s)", [domain]).fetchone()
     return row["slug"] if row else None
