@@ -41,7 +41,7 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
                                         lambda host: slug_for_domain(pool, host))
     if process == "live":
         from services.live import events  # (importing registers the Socket.IO handlers)
-        from services.live.queue import ResumingRedisManager
+        from services.live.message_queue import ResumingRedisManager
         queue = ResumingRedisManager(config.redis_url, channel=config.socketio_channel,
                                      on_resubscribed=lambda marks: events.catch_up_after_outage(app, marks))
         socketio.init_app(app, client_manager=queue, async_mode="gevent",

@@ -5,7 +5,7 @@ delivers to its own connections, encoding the packet once per room.
 
 Emits are best effort: PostgreSQL is the record. If Redis is down the publish fails fast (short
 timeouts, few retries) instead of holding the request, and the live processes replay what was
-missed when their subscription returns (services/live/queue.py).
+missed when their subscription returns (services/live/message_queue.py).
 """
 from __future__ import annotations
 

@@ -144,7 +144,7 @@ def _note_seq(channel: str, seq: int) -> None:
 
 
 def catch_up_after_outage(app, watermarks: dict[str, int]) -> None:
-    """Redis came back (services/live/queue.py): send this process's clients, from PostgreSQL, every
+    """Redis came back (services/live/message_queue.py): send this process's clients, from PostgreSQL, every
     event after what was last delivered here, and residents their own state (private messages and
     question statuses emitted while Redis was away). Clients ignore what they already have."""
     manager = socketio.server.manager
