@@ -202,6 +202,7 @@ def render_outputs(data: dict) -> Built:
 
 
 def store(tx: Tx, room: dict, built: Built) -> None:
+    from services.api import webhooks
     from services.residents.registrations import transcript_ready
 
     tx.execute(
@@ -209,10 +210,13 @@ def store(tx: Tx, room: dict, built: Built) -> None:
         " values (%s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict (room_id) do update set"
         " html = excluded.html, text = excluded.text, json = excluded.json, csv = excluded.csv, pdf = excluded.pdf,"
         " figures = excluded.figures, digest = excluded.digest, generation = transcripts.generation + 1,"
-        " built_at = now()",
+        " built_at = now() returning generation",
         [tx.tenant_id, room["id"], built.html, built.text, built.json, built.csv, built.pdf, Jsonb(built.figures),
          built.digest])
     transcript_ready(tx, room)
+    if tx.value("select generation from transcripts where room_id = %s", [room["id"]]) == 1:
+        # the first build only: corrected captions rebuild the transcript without announcing it again
+        webhooks.enqueue(tx, "transcript.ready", {**webhooks.room_payload(room), "digest": built.digest})
 
 
 def _test_pause(room_id) -> None:

@@ -146,3 +146,22 @@ def test_endpoint_addresses_are_checked(app_ctx, make_world):
             webhooks.create_endpoint(tx, world.admin, "http://example.org/hook", ["room.live"], production=True)
     assert not webhooks.public_address("http://127.0.0.1/hook")
     assert not webhooks.public_address("http://169.254.169.254/latest/meta-data")
+
+
+def test_transcript_ready_is_announced_once_when_the_worker_stores_the_transcript(app_ctx, make_world, worker):
+    from workers import transcripts
+
+    world = make_world(state="live")
+    receiver = Receiver(failures=0)
+    with tenant_scope(world.tenant.id) as tx:
+        endpoint = webhooks.create_endpoint(tx, world.admin, receiver.url("/hooks/transcripts"),
+                                            ["transcript.ready"], production=False)
+        room_actions.change_state(tx, world.admin, world.room["id"], "closed")   # the worker builds it
+    payload = verify(endpoint["secret"], receiver.wait_for(1, timeout=60)[0])
+    assert payload["event"] == "transcript.ready" and payload["data"]["id"] == str(world.room["id"])
+    assert payload["data"]["state"] == "closed" and payload["data"]["digest"]
+    assert transcripts.build_and_store(world.tenant.id, world.room["id"]) == "stored"   # a rebuild...
+    time.sleep(0.5)
+    with tenant_scope(world.tenant.id) as tx:   # ...is not announced again
+        assert tx.value("select count(*) from webhook_deliveries where event = 'transcript.ready'") == 1
+        assert tx.value("select generation from transcripts where room_id = %s", [world.room["id"]]) == 2
