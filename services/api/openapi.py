@@ -6,7 +6,8 @@ from functools import lru_cache
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from services.api.schemas import (ErrorSchema, QuestionListSchema, RoomListSchema, RoomQuerySchema, RoomSchema,
+from services.api.schemas import (ErrorSchema, QuestionListSchema, RegistrationAcceptedSchema, RegistrationRequestSchema,
+                                  RoomListSchema, RoomQuerySchema, RoomSchema,
                                   TranscriptSchema)
 
 ROOM_ID = {"name": "room_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"},
@@ -15,7 +16,8 @@ ROOM_ID = {"name": "room_id", "in": "path", "required": True, "schema": {"type":
 
 def _errors(*codes: int) -> dict:
     text = {400: "Bad request", 401: "No valid API token", 403: "The token lacks the scope, or the service is paused",
-            404: "Not found (another tenant's room is not found either)", 422: "Invalid input"}
+            404: "Not found (another tenant's room is not found either)", 409: "The room no longer takes this",
+            422: "Invalid input", 429: "Too many requests: wait and try again"}
     return {str(c): {"description": text[c], "content": {"application/json": {"schema": "Error"}}} for c in codes}
 
 
@@ -35,7 +37,9 @@ def _spec(server: str) -> dict:
     )
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for name, schema in (("Room", RoomSchema), ("RoomList", RoomListSchema), ("QuestionList", QuestionListSchema),
-                         ("Transcript", TranscriptSchema), ("Error", ErrorSchema)):
+                         ("Transcript", TranscriptSchema), ("Error", ErrorSchema),
+                         ("RegistrationRequest", RegistrationRequestSchema),
+                         ("RegistrationAccepted", RegistrationAcceptedSchema)):
         spec.components.schema(name, schema=schema)
     spec.path("/rooms", operations={"get": {
         "operationId": "listRooms", "summary": "Public rooms, newest first", "tags": ["rooms"],
@@ -52,6 +56,13 @@ def _spec(server: str) -> dict:
         "operationId": "getTranscript", "summary": "The published transcript", "tags": ["transcripts"],
         "parameters": [ROOM_ID],
         "responses": {**_ok("Transcript", "The transcript"), **_errors(401, 403, 404)}}})
+    spec.path("/rooms/{room_id}/registrations", operations={"post": {
+        "operationId": "registerForReminders", "summary": "Register an email for a room's reminders (write scope)",
+        "tags": ["registrations"], "parameters": [ROOM_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "RegistrationRequest"}}},
+        "responses": {"202": {"description": "A confirmation link was sent (or the address was already registered)",
+                              "content": {"application/json": {"schema": "RegistrationAccepted"}}},
+                      **_errors(401, 403, 404, 409, 422)}}})
     return spec.to_dict()
 
 

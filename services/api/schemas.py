@@ -67,6 +67,21 @@ class TranscriptSchema(Schema):
     page = fields.Url(required=True, metadata={"description": "The accessible HTML transcript"})
 
 
+class RegistrationRequestSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    email = fields.Email(required=True, validate=validate.Length(max=254),
+                         metadata={"description": "The resident's address; it is sent a link to confirm (double opt-in)"})
+
+
+class RegistrationAcceptedSchema(Schema):
+    room_id = fields.UUID(required=True)
+    status = fields.String(required=True, validate=validate.Equal("pending_confirmation"),
+                           metadata={"description": "Always pending_confirmation: the same answer whether or not "
+                                                    "the address was registered before"})
+
+
 class ErrorSchema(Schema):
     error = fields.String(required=True, metadata={"description": "A stable code, e.g. not_found"})
     message = fields.String(required=True, metadata={"description": "What went wrong, for people"})

@@ -8,9 +8,11 @@ from flask import Blueprint, g, jsonify, request, url_for
 
 from services.api import tokens
 from services.api.openapi import build_spec
-from services.api.schemas import QuestionListSchema, RoomListSchema, RoomQuerySchema, RoomSchema, TranscriptSchema
+from services.api.schemas import (QuestionListSchema, RegistrationAcceptedSchema, RegistrationRequestSchema,
+                                  RoomListSchema, RoomQuerySchema, RoomSchema, TranscriptSchema)
 from services.extensions import csrf
 from services.live.queries import public_snapshot
+from services.residents import registrations
 from services.rooms.lifecycle import PUBLIC_STATES
 from services.rooms.queries import get_public_room
 from services.tenant_routes import tenant_blueprint
@@ -118,3 +120,14 @@ def transcript(room_id):
         raise NotFound("No transcript has been published for this chat yet.")
     page = url_for("residents.room", room_id=row["id"], _external=True) + "/transcript"
     return jsonify(TranscriptSchema().dump({**built, "page": page}))
+
+
+@bp.post("/rooms/<room_id>/registrations")
+@token_required("write")
+def register(room_id):
+    """A force's own sign-up form registering a resident for reminders: the resident still confirms."""
+    data = load(RegistrationRequestSchema, request.get_json(silent=True))
+    with tenant_scope(g.tenant.id) as tx:
+        row = registrations.register(tx, room_id, data["email"])
+    body = RegistrationAcceptedSchema().dump({"room_id": row["room_id"], "status": "pending_confirmation"})
+    return jsonify(body), 202

@@ -93,7 +93,7 @@ def test_openapi_documents_are_served(client):
     generic = client.get("/api/v1/openapi.json").json
     assert generic["openapi"].startswith("3.1") and generic["servers"][0]["url"] == "/t/{tenant}/api/v1"
     assert set(generic["paths"]) == {"/rooms", "/rooms/{room_id}", "/rooms/{room_id}/questions",
-                                     "/rooms/{room_id}/transcript"}
+                                     "/rooms/{room_id}/transcript", "/rooms/{room_id}/registrations"}
     assert generic["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
@@ -107,10 +107,10 @@ def test_api_conforms_to_its_openapi_document(app, make_world, app_ctx):
         q = actions.submit_question(tx, resident, "A question for the schema")
         actions.approve_question(tx, world.moderator, q["id"])
         actions.answer_question(tx, world.host, q["id"], "An answer for the schema")
-    token = make_token(world)
+    token = make_token(world, scopes=("read", "write"))
     schema = schemathesis.openapi.from_wsgi(f"/t/{world.tenant.slug}/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 4
+    assert len(operations) == 5
 
     for operation in operations:
         @given(case=operation.as_strategy())
@@ -168,3 +168,24 @@ def test_a_published_transcript_is_served(app_ctx, make_world, client, stack):
     assert response.status_code == 200
     assert response.json["room_id"] == str(world.room["id"])
     assert response.json["page"].endswith(f"/rooms/{world.room['id']}/transcript")
+
+
+def test_registrations_need_the_write_scope_and_stay_double_opt_in(app_ctx, make_world, client):
+    world, other = make_world(state="scheduled"), make_world(state="scheduled")
+    path = f"/t/{world.tenant.slug}/api/v1/rooms/{world.room['id']}/registrations"
+    read_only, writer = make_token(world), make_token(world, scopes=("read", "write"))
+    assert client.post(path, json={"email": "jo@example.org"}, headers=bearer(read_only)).status_code == 403
+    bad = client.post(path, json={"email": "not an address"}, headers=bearer(writer))
+    assert bad.status_code == 422 and bad.json["field"] == "email"
+    accepted = client.post(path, json={"email": "Jo@Example.org"}, headers=bearer(writer))
+    assert accepted.status_code == 202
+    assert accepted.json == {"room_id": str(world.room["id"]), "status": "pending_confirmation"}
+    again = client.post(path, json={"email": "jo@example.org"}, headers=bearer(writer))
+    assert again.json == accepted.json          # the same answer: no way to learn who registered
+    foreign = f"/t/{world.tenant.slug}/api/v1/rooms/{other.room['id']}/registrations"
+    assert client.post(foreign, json={"email": "jo@example.org"}, headers=bearer(writer)).status_code == 404
+    with tenant_scope(world.tenant.id) as tx:
+        rows = tx.all("select email, status from registrations")
+    assert rows == [{"email": "jo@example.org", "status": "pending"}]
+    with tenant_scope(other.tenant.id) as tx:
+        assert tx.value("select count(*) from registrations") == 0
