@@ -45,8 +45,11 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
                                         lambda host: slug_for_domain(pool, host))
     if process == "live":
         from services.live import events  # noqa: F401  (registers the Socket.IO handlers)
-        socketio.init_app(app, client_manager=metrics.MeteredRedisManager(config.redis_url, channel=config.socketio_channel),
-                          async_mode="gevent", cors_allowed_origins=events.origin_checker(config.base_domain, pool),
+        queue = metrics.MeteredRedisManager(config.redis_url, channel=config.socketio_channel,
+                                            on_resubscribed=lambda marks: events.catch_up_after_outage(app, marks))
+        socketio.init_app(app, client_manager=queue, async_mode="gevent",
+                          cors_allowed_origins=events.origin_checker(config.base_domain, pool,
+                                                                     allow_loopback=not config.is_production),
                           ping_interval=25, ping_timeout=20, max_http_buffer_size=64 * 1024)
     return app
 

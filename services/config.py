@@ -47,6 +47,8 @@ class Config:
     media_max_bytes: int = 100 * 1024 * 1024
     celery_visibility_timeout: int = 3600
     vat_rate_bp: int = 2000          # VAT in basis points (VAT_RATE=20 or 17.5 percent)
+    live_connections_per_ip: int = 500
+    live_events_per_second: int = 10
     extra: dict = field(default_factory=dict)
 
     @property
@@ -120,6 +122,8 @@ def load_config(environ: dict | None = None) -> Config:
     proxy_hops = _whole_number(env, "PROXY_HOPS", 0)
     _check_smtp(env)
     data_dir = env.get("TOWNHALL_DATA_DIR", ".townhall-data")
+    live_connections_per_ip = _whole_number(env, "LIVE_CONNECTIONS_PER_IP", 500)
+    live_events_per_second = max(1, _whole_number(env, "LIVE_EVENTS_PER_SECOND", 10))
     return Config(
         env=name,
         secret_key=secret or DEV_SECRET,
@@ -146,6 +150,8 @@ def load_config(environ: dict | None = None) -> Config:
         media_max_bytes=_whole_number(env, "MEDIA_MAX_MB", 100, minimum=1) * 1024 * 1024,
         celery_visibility_timeout=_whole_number(env, "CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
         vat_rate_bp=_vat_rate(env.get("VAT_RATE", "20")),
+        live_connections_per_ip=live_connections_per_ip,
+        live_events_per_second=live_events_per_second,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -19,12 +19,18 @@ def wants_json() -> bool:
     return api or request.accept_mimetypes.best == "application/json"
 
 
+def _page(status: int, message: str):
+    try:
+        return make_response(render_template("error.html", status=status, message=message))
+    except Exception:  # e.g. a malformed Host header leaves no URL adapter, so the page cannot build its links
+        return make_response(message, status, {"Content-Type": "text/plain; charset=utf-8"})
+
+
 def _respond(status: int, body: dict):
     if wants_json():
         response = jsonify(body)
     else:
-        response = render_template("error.html", status=status, message=body.get("message", "")), status
-        return response
+        response = _page(status, body.get("message", ""))
     response.status_code = status
     if body.get("details", {}).get("retry_after"):
         response.headers["Retry-After"] = str(body["details"]["retry_after"])

@@ -21,7 +21,7 @@ from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest, multiprocess)
 from prometheus_client.core import GaugeMetricFamily
-from socketio import RedisManager
+from services.live.message_queue import ResumingRedisManager
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("townhall.access")
@@ -149,9 +149,9 @@ def event_published(stream: str) -> None:
     EVENTS_PUBLISHED.labels(stream).inc()
 
 
-class MeteredRedisManager(RedisManager):
-    """The live process's Socket.IO manager: counts deliveries and fan-out latency as each message
-    from the Redis queue is handed to this process's sockets."""
+class MeteredRedisManager(ResumingRedisManager):
+    """The live process's Socket.IO manager: the resuming Redis queue (services/live/message_queue.py)
+    that also counts deliveries and fan-out latency as each message is handed to this process's sockets."""
 
     def _handle_emit(self, message):
         event = message.get("event")

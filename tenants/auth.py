@@ -31,6 +31,9 @@ RESET_LIFETIME = timedelta(hours=1)
 ROLES = ("admin", "host", "moderator")    # roles of full staff accounts; panelists are per room
 TOTP_ISSUER = "Townhall"
 _token_hash = links.token_hash
+# Verified when there is no such account, so an unknown email takes as long as a wrong password
+# (otherwise the response time tells an attacker which emails are staff accounts).
+_DUMMY_HASH = hash_password("no account has this password")
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,9 @@ def sign_in(tx: Tx, *, email: str, password: str, ip: str | None) -> SignIn:
                  " where email = %s and status = 'active' for update", [email.lower()])
     if row and row["locked"]:
         return SignIn(error=_locked_error())
-    if not row or not verify_password(row["password_hash"], password):
+    stored = row["password_hash"] if row else None
+    matches = verify_password(stored or _DUMMY_HASH, password) and stored is not None
+    if not row or not matches:
         if row:
             _record_failure(tx, row, ip)
         return SignIn(error=Forbidden("That email and password do not match an account here."))

@@ -7,12 +7,17 @@ into the next borrower. Row-level-security policies read that setting.
 
 Side effects that must only happen once the rows are committed (Socket.IO emits, Celery
 enqueues) are registered with `tx.after_commit(...)` and run after COMMIT, never on rollback.
+
+When PostgreSQL is unreachable, callers get `Unavailable` (a 503 with Retry-After, or a Socket.IO
+ack with a retry hint) quickly instead of queueing for the pool's full timeout, and the pool
+reconnects by itself once the database answers again (see `Pool` and `borrow`).
 """
 from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import Any, Callable, Iterator
 from uuid import UUID
 
@@ -51,17 +56,47 @@ class Tx:
         self._after_commit.append(callback)
 
 
+POOL_TIMEOUT = 10.0     # a busy but healthy pool may make a request wait this long
+FIRST_WAIT = 2.0        # ... but after this long we ask whether the database is down
+DOWN_WAIT = 0.5         # while it is known to be down, answer "unavailable" at once
+RECONNECT_TIMEOUT = 10  # psycopg_pool backs off 1, 2, 4 s...; giving up after 10 s resets the backoff,
+                        # so a database that comes back is used again within a few seconds
+RETRY_AFTER = 5
+
+
+class Pool(ConnectionPool):
+    """psycopg's pool, remembering whether the database refused the latest connection attempt."""
+
+    failing_since: float | None = None
+
+    def _connect(self, timeout: float | None = None):
+        # psycopg_pool's one place that opens connections (background refills and growth)
+        try:
+            conn = super()._connect(timeout)
+        except Exception:
+            if self.failing_since is None:
+                self.failing_since = monotonic()
+            raise
+        self.failing_since = None
+        return conn
+
+    @property
+    def failing(self) -> bool:
+        return self.failing_since is not None
+
+
 class Database:
     """Flask extension: one application-role pool per app, kept in `app.extensions`."""
 
     def init_app(self, app) -> ConnectionPool:
         cfg = app.config["TOWNHALL"]
-        pool = ConnectionPool(
+        pool = Pool(
             cfg.app_database_url,
             min_size=1,
             max_size=cfg.db_pool_max,
             kwargs={"row_factory": dict_row, "connect_timeout": 5},
-            timeout=10,
+            timeout=POOL_TIMEOUT,
+            reconnect_timeout=RECONNECT_TIMEOUT,
             open=False,
             name="townhall-app",
             check=ConnectionPool.check_connection,
@@ -78,29 +113,51 @@ def _pool() -> ConnectionPool:
     return current_app.extensions["townhall_db"]
 
 
-def ping(timeout: float = 2.0) -> bool:
-    """True when PostgreSQL answers within `timeout` (for /readyz: fast, never raises)."""
+def _getconn(pool: ConnectionPool) -> psycopg.Connection:
+    failing = getattr(pool, "failing", False)
     try:
-        with _pool().connection(timeout=timeout) as conn:
+        return pool.getconn(timeout=DOWN_WAIT if failing else FIRST_WAIT)
+    except PoolTimeout:
+        if failing or getattr(pool, "failing", False):
+            raise
+    return pool.getconn(timeout=POOL_TIMEOUT - FIRST_WAIT)  # only busy: keep waiting our turn
+
+
+@contextmanager
+def borrow(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
+    """A pooled connection (committed or rolled back on exit, like `pool.connection()`); an
+    unreachable database or a dropped connection becomes `Unavailable`."""
+    try:
+        conn = _getconn(pool)
+        try:
+            with conn:
+                yield conn
+        finally:
+            pool.putconn(conn)
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        raise Unavailable("The service is briefly unavailable. Please try again in a few seconds.",
+                          details={"retry_after": RETRY_AFTER}) from exc
+
+
+def ping() -> bool:
+    """True when PostgreSQL answers (for /readyz: fast, never raises)."""
+    try:
+        with borrow(_pool()) as conn:
             conn.execute("select 1")
         return True
-    except (psycopg.Error, PoolTimeout):
+    except (psycopg.Error, Unavailable):
         return False
 
 
 @contextmanager
 def _transaction(tenant_id: UUID | None) -> Iterator[Tx]:
-    try:
-        with _pool().connection() as conn:
-            with conn.transaction():
-                if tenant_id is not None:
-                    conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
-                tx = Tx(conn, tenant_id)
-                yield tx
-    except (psycopg.OperationalError, PoolTimeout) as exc:
-        log.warning("database unavailable: %s", exc.__class__.__name__)
-        raise Unavailable("The service is briefly unavailable. Please try again in a few seconds.",
-                          details={"retry_after": 5}) from exc
+    with borrow(_pool()) as conn:
+        with conn.transaction():
+            if tenant_id is not None:
+                conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+            tx = Tx(conn, tenant_id)
+            yield tx
     for callback in tx._after_commit:
         callback()
 

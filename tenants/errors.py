@@ -26,12 +26,18 @@ class ValidationFailed(DomainError):
     code = "invalid"
 
     @classmethod
-    def from_messages(cls, messages: dict) -> "ValidationFailed":
+    def from_messages(cls, messages: dict | list | str) -> "ValidationFailed":
+        if not isinstance(messages, dict):
+            messages = {"_schema": messages}
         field, problems = next(iter(messages.items()))
-        text = problems[0] if isinstance(problems, list) and problems else str(problems)
-        if isinstance(text, dict):  # nested schema errors
-            text = "has invalid values"
-        return cls(f"{field}: {text}", field=field, details={"fields": messages})
+        return cls(f"{field}: {_first_text(problems)}", field=str(field), details={"fields": messages})
+
+
+def _first_text(problems) -> str:
+    """The first message, however deep marshmallow nested it (list items, nested schemas)."""
+    while isinstance(problems, (dict, list)) and problems:
+        problems = next(iter(problems.values())) if isinstance(problems, dict) else problems[0]
+    return problems if isinstance(problems, str) and problems else "has invalid values"
 
 
 class NotFound(DomainError):

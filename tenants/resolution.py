@@ -6,12 +6,18 @@ A's host can never reach tenant B's `/t/b/...` routes (404).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from uuid import UUID
 
-from tenants.db import unscoped
+from tenants.db import borrow, unscoped
+from tenants.errors import Unavailable
 
 HOST_SLUG_KEY = "townhall.host_slug"
+# What a slug or a domain can look like (the same rule as the tenants table's check): anything else
+# is simply no tenant, without asking the database (which cannot even take NUL characters).
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,38}[a-z0-9]")
+DOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+")
 PLATFORM_PATHS = ("/static/", "/vendor/", "/healthz", "/readyz", "/metrics", "/socket.io")
 
 
@@ -28,13 +34,18 @@ class Tenant:
 
 
 def tenant_by_slug(slug: str) -> Tenant | None:
+    if not SLUG.fullmatch(slug or ""):
+        return None
     with unscoped() as tx:
         row = tx.one("select * from townhall_tenant_by_slug(%s)", [slug])
     return Tenant(**row) if row else None
 
 
 def slug_for_domain(pool, domain: str) -> str | None:
-    with pool.connection() as conn:
+    """The tenant slug for a verified custom domain; raises Unavailable when the database is down."""
+    if not DOMAIN.fullmatch(domain or ""):
+        return None
+    with borrow(pool) as conn:
         row = conn.execute("select slug from townhall_tenant_by_domain(%s)", [domain]).fetchone()
     return row["slug"] if row else None
 
@@ -63,10 +74,20 @@ class TenantHostMiddleware:
         return self.domain_lookup(host)
 
     def __call__(self, environ, start_response):
-        slug = self.host_slug(_host_without_port(environ))
+        try:
+            slug = self.host_slug(_host_without_port(environ))
+        except Unavailable as exc:  # a custom domain cannot be resolved while the database is down
+            return _unavailable_response(exc)(environ, start_response)
         if slug:
             environ[HOST_SLUG_KEY] = slug
             path = environ.get("PATH_INFO", "/")
             if not path.startswith("/t/") and not path.startswith(PLATFORM_PATHS):
                 environ["PATH_INFO"] = f"/t/{slug}{path}"
         return self.wsgi_app(environ, start_response)
+
+
+def _unavailable_response(exc: Unavailable):
+    from werkzeug.wrappers import Response
+
+    return Response(exc.message, status=503, mimetype="text/plain",
+                    headers={"Retry-After": str(exc.details.get("retry_after", 5))})

@@ -7,6 +7,7 @@ import os
 import uuid
 
 import pytest
+import redis
 
 from services.app import create_app
 from services.config import load_config
@@ -41,6 +42,16 @@ def env(stack, smtp_sink) -> dict:
             "SECRET_KEY": "test-secret-key-for-townhall-tests-0123456789", "LOG_FORMAT": "text",
             "LOG_LEVEL": "WARNING", "SOCKETIO_CHANNEL": f"townhall-test-{uuid.uuid4().hex[:8]}",
             "SMTP_URL": smtp_sink.url}
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(request):
+    """Rate-limit windows (per network: every test client is 127.0.0.1) start empty for each test."""
+    if "stack" in request.fixturenames:
+        r = redis.Redis.from_url(request.getfixturevalue("stack").redis_url)
+        keys = list(r.scan_iter("rl:*", count=1000))
+        if keys:
+            r.delete(*keys)
 
 
 @pytest.fixture(scope="session")

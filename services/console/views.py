@@ -5,7 +5,7 @@ the same command table the Socket.IO events use; console.js upgrades the forms t
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
 
 from services import ratelimit
 from services.console.auth import (clear_session_cookie, current_staff, safe_next, session_token,
@@ -25,7 +25,7 @@ from services.validation import load
 from tenants import auth, sso
 from tenants.branding import tenant_settings
 from tenants.db import tenant_scope
-from tenants.errors import DomainError
+from tenants.errors import DomainError, RateLimited
 from tenants.roles import can, require, require_room
 
 bp = tenant_blueprint("console", __name__, "/console")
@@ -36,6 +36,9 @@ SIGN_IN_LIMIT = 30      # attempts per network per tenant in 5 minutes (each acc
 def forget_previous_staff():
     """`g` outlives a request when an app context was already pushed (tests, CLI): look again."""
     g.pop("staff", None)
+# failed sign-ins per network (an office NAT is shared by many staff; the per-account lockout is 10)
+SIGN_IN_FAILURES_PER_NETWORK = 30
+SIGN_IN_WINDOW = 15 * 60
 
 
 @bp.app_template_global()
@@ -48,6 +51,17 @@ def staff_can(permission: str) -> bool:
 def sign_in():
     errors: dict[str, str] = {}
     if request.method == "POST":
+        network = f"sign-in:{ratelimit.network_key(client_ip())}"
+        try:
+            ratelimit.check(network, limit=SIGN_IN_FAILURES_PER_NETWORK, window_seconds=SIGN_IN_WINDOW,
+                            message="There have been too many failed sign-in attempts from your network. "
+                                    "Wait 15 minutes and try again.")
+        except RateLimited as exc:
+            response = make_response(render_template("console/sign_in.html", errors={"form": exc.message},
+                                                     form=request.form, sso_on=False), 429)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+
         def check():
             data = load(SignInSchema, request.form)
             ratelimit.hit(f"sign-in:{g.tenant.id}:{client_ip()}", limit=SIGN_IN_LIMIT, window_seconds=300,
@@ -55,6 +69,7 @@ def sign_in():
             with tenant_scope(g.tenant.id) as tx:
                 outcome = auth.sign_in(tx, email=data["email"], password=data["password"], ip=client_ip())
             if outcome.error:
+                ratelimit.count(network, window_seconds=SIGN_IN_WINDOW)
                 raise outcome.error
             return outcome
         outcome, errors = attempt(check)

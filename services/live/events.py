@@ -8,10 +8,12 @@ removed a second ago can no longer act, and another tenant's ids are simply not 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from time import monotonic
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import current_app, request
 from flask_babel import force_locale
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
@@ -19,17 +21,18 @@ from services import metrics
 from services.extensions import socketio
 from services.live import commands, presence
 from services.live.channels import participant_channel, room_channel, staff_channel
-from services.live.event_log import events_after
+from services.live.event_log import REPLAY_BATCH, events_after
 from services.live.queries import participant_state
 from services.live.schemas import ResumeSchema
 from services.live.tokens import LiveIdentity, read_token
+from services.request_info import client_ip_from_environ
 from services.rooms.lifecycle import PUBLIC_STATES
 from services.validation import load
 from services.rooms.queries import get_room
 from tenants.auth import staff_by_id
 from tenants.db import tenant_scope
 from tenants.resolution import slug_for_domain
-from tenants.errors import DomainError, Forbidden, NotFound
+from tenants.errors import DomainError, Forbidden, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,34 +42,81 @@ class Connection:
     identity: LiveIdentity
     ip: str | None
     presence_id: object = None   # the room_presence row of a resident's connection (usage metering)
+    rate: float = 10.0          # events per second on average (LIVE_EVENTS_PER_SECOND)...
+    tokens: float = 30.0        # ...with bursts of three seconds' worth
+    checked_at: float = field(default_factory=monotonic)
+
+    def within_budget(self) -> bool:
+        """A token bucket per connection: a flood is answered cheaply, without touching PostgreSQL or Redis."""
+        now = monotonic()
+        self.tokens = min(self.rate * 3, self.tokens + (now - self.checked_at) * self.rate)
+        self.checked_at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 connections: dict[str, Connection] = {}
 draining = False  # set by server.py on SIGTERM: new connections go to another process
+per_ip: Counter = Counter()   # open connections per network address on this process
+
+ONE_PAYLOAD = {"ok": False, "error": "invalid", "message": "Send one object of fields."}
+TOO_FAST = {"ok": False, "error": "rate_limited", "message": "You are sending too much too quickly. Wait a moment.",
+            "details": {"retry_after": 1}}
+INTERNAL = {"ok": False, "error": "internal", "message": "Something went wrong. Please try again."}
 
 
-def origin_checker(base_domain: str, pool):
-    """Cross-site WebSocket hijacking guard: only our own hosts and tenants' verified domains.
+def origin_checker(base_domain: str, pool, *, allow_loopback: bool = True):
+    """Cross-site WebSocket hijacking guard: only our own hosts and tenants' verified domains
+    (and, outside production, localhost). When the database cannot say whether a custom domain
+    is a tenant's, the connection is refused; the browser simply retries.
 
     Engine.IO calls this outside any app context, so it closes over what it needs."""
     def allowed(origin: str | None, environ=None) -> bool:
         if not origin:
             return True  # non-browser clients send no Origin; they still need a signed token
         host = (urlsplit(origin).hostname or "").lower()
-        if host in (base_domain, "localhost", "127.0.0.1") or host.endswith("." + base_domain):
+        if host == base_domain or host.endswith("." + base_domain):
             return True
-        return slug_for_domain(pool, host) is not None
+        if allow_loopback and host in ("localhost", "127.0.0.1"):
+            return True
+        try:
+            return bool(host) and slug_for_domain(pool, host) is not None
+        except Unavailable:
+            return False
     return allowed
 
 
 def _client_ip() -> str | None:
-    return request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip() or None
+    return client_ip_from_environ(request.environ, current_app.config["TOWNHALL"].proxy_hops)
 
 
 @socketio.on("connect")
 def on_connect(auth):
     if draining:
         raise ConnectionRefusedError("This server is restarting: reconnecting.")
+    ip = _client_ip()
+    limit = current_app.config["TOWNHALL"].live_connections_per_ip
+    if limit and per_ip[ip] >= limit:
+        raise ConnectionRefusedError("There are too many connections from your network. Close some tabs, "
+                                     "or try again in a few minutes.")
+    per_ip[ip] += 1   # held while we check the token, so a burst of connections cannot slip past the limit
+    try:
+        _accept(auth, ip)
+    except BaseException:
+        connections.pop(request.sid, None)
+        _release(ip)
+        raise
+
+
+def _release(ip: str | None) -> None:
+    per_ip[ip] -= 1
+    if per_ip[ip] <= 0:
+        del per_ip[ip]
+
+
+def _accept(auth, ip: str | None) -> None:
     auth = auth if isinstance(auth, dict) else {}
     identity = read_token(auth.get("token"))
     if identity is None:
@@ -79,7 +129,11 @@ def on_connect(auth):
             presence_id = presence.record_connect(tx, identity) if identity.kind == "resident" else None
     except DomainError as exc:
         raise ConnectionRefusedError(exc.message) from None
-    connections[request.sid] = Connection(identity, _client_ip(), presence_id)
+    rate = current_app.config["TOWNHALL"].live_events_per_second
+    connections[request.sid] = Connection(identity, ip, presence_id, rate=rate, tokens=rate * 3)
+    _note_seq(room_channel(identity.room_id), room["last_seq"])
+    if identity.kind == "staff":
+        _note_seq(staff_channel(identity.room_id), room["staff_last_seq"])
     join_room(room_channel(identity.room_id))
     if identity.kind == "staff":
         join_room(staff_channel(identity.room_id))
@@ -90,6 +144,48 @@ def on_connect(auth):
     presence.joined(identity.room_id, identity.subject_id if identity.kind == "resident" else None)
     if identity.kind != "staff":
         metrics.resident_connected(identity.tenant_id)
+
+
+def _note_seq(channel: str, seq: int) -> None:
+    note = getattr(socketio.server.manager, "note_seq", None)
+    if note:
+        note(channel, seq)
+
+
+def catch_up_after_outage(app, watermarks: dict[str, int]) -> None:
+    """Redis came back (services/live/message_queue.py): send this process's clients, from PostgreSQL, every
+    event after what was last delivered here, and residents their own state (private messages and
+    question statuses emitted while Redis was away). Clients ignore what they already have."""
+    manager = socketio.server.manager
+    here = manager.local_rooms()
+    tenant_of = {str(c.identity.room_id): c.identity.tenant_id for c in list(connections.values())}
+    with app.app_context():
+        for channel, seq in watermarks.items():
+            stream, _, room_id = channel.partition(":")
+            stream = {"room": "room", "staff": "staff"}.get(stream)
+            if stream is None or channel not in here or room_id not in tenant_of:
+                continue
+            while True:   # in batches, until nothing is left
+                try:
+                    with tenant_scope(tenant_of[room_id]) as tx:
+                        missed = events_after(tx, stream, room_id, seq)
+                except DomainError:
+                    log.warning("catch-up of %s skipped: database unavailable", channel)
+                    break
+                if missed:
+                    manager.emit_here(f"{stream}_events", missed, to=channel)
+                if len(missed) < REPLAY_BATCH:
+                    break
+                seq = missed[-1]["seq"]
+        for sid, conn in list(connections.items()):
+            if conn.identity.kind != "resident":
+                continue
+            try:
+                with tenant_scope(conn.identity.tenant_id) as tx:
+                    state = participant_state(tx, conn.identity.subject_id)
+            except DomainError:
+                continue
+            manager.emit_here("my_state", state, to=sid)
 
 
 def _check_identity(tx, identity: LiveIdentity, room: dict) -> None:
@@ -137,6 +233,7 @@ def _int(value) -> int | None:
 def on_disconnect(*args):
     conn = connections.pop(request.sid, None)
     if conn:
+        _release(conn.ip)
         resident = conn.identity.kind == "resident"
         presence.left(conn.identity.room_id, conn.identity.subject_id if resident else None)
         if conn.identity.kind != "staff":
@@ -150,11 +247,16 @@ def on_disconnect(*args):
 
 
 @socketio.on("resume")
-def on_resume(payload):
+def on_resume(*args):
     """A client saw a gap: send the missing events (bounded batch; the client asks again if needed)."""
+    if len(args) > 1:
+        return ONE_PAYLOAD
+    payload = args[0] if args else None
     conn = connections.get(request.sid)
     if conn is None:
         return {"ok": False, "error": "unauthorized", "message": "Reconnect to continue."}
+    if not conn.within_budget():
+        return TOO_FAST
     try:
         data = load(ResumeSchema, payload)
         if data["stream"] == "staff" and conn.identity.kind != "staff":
@@ -166,10 +268,15 @@ def on_resume(payload):
     return {"ok": True, "events": events}
 
 
-def _dispatch(name: str, payload, table: dict, kind: str):
+def _dispatch(name: str, args: tuple, table: dict, kind: str):
+    if len(args) > 1:
+        return ONE_PAYLOAD
+    payload = args[0] if args else None
     conn = connections.get(request.sid)
     if conn is None or conn.identity.kind != kind:
         return {"ok": False, "error": "forbidden", "message": "You cannot do that here."}
+    if not conn.within_budget():
+        return TOO_FAST
     command = table[name]
     try:
         data = commands.validate(command, payload)
@@ -181,7 +288,7 @@ def _dispatch(name: str, payload, table: dict, kind: str):
         return {"ok": False, **exc.as_dict()}
     except Exception:
         log.exception("live command %s failed", name)
-        return {"ok": False, "error": "internal", "message": "Something went wrong. Please try again."}
+        return INTERNAL
     return {"ok": True, **result}
 
 
@@ -196,7 +303,19 @@ def _actor(tx, conn: Connection):
 
 def _register(table: dict, kind: str) -> None:
     for name in table:
-        socketio.on_event(name, lambda payload=None, _n=name: _dispatch(_n, payload, table, kind))
+        socketio.on_event(name, lambda *args, _n=name: _dispatch(_n, args, table, kind))
+
+
+@socketio.on("*")
+def on_unknown_event(event, *args):
+    """Every event gets an answer, so a client never waits for an acknowledgement that cannot come."""
+    return {"ok": False, "error": "unknown_event", "message": "That action does not exist."}
+
+
+@socketio.on_error_default
+def on_unexpected_error(exc):
+    log.exception("live event %s failed", (getattr(request, "event", None) or {}).get("message"))
+    return INTERNAL
 
 
 _register(commands.RESIDENT_COMMANDS, "resident")

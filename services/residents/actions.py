@@ -8,6 +8,7 @@ import uuid
 from flask import current_app
 from flask_babel import gettext as _
 
+from services import ratelimit
 from services.ids import parse_uuid
 from services.residents import capacity
 from services.residents.names import clean_display_name
@@ -26,10 +27,18 @@ def network_hash(ip: str | None) -> str | None:
     return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+# Generous: a library, school or police station puts many people behind one address.
+JOINS_PER_NETWORK = 300
+JOIN_WINDOW = 10 * 60
+
+
 def join_room(tx: Tx, room_id, display_name: str | None, ip: str | None) -> dict:
     room = get_public_room(tx, room_id)
     if room["state"] not in ASKING_STATES:
         raise Conflict(_("This chat has closed. You can read the transcript on this page."))
+    ratelimit.hit(f"join:{ratelimit.network_key(ip)}", limit=JOINS_PER_NETWORK, window_seconds=JOIN_WINDOW,
+                  message="A great many people have joined from your network in the last few minutes. "
+                          "Please wait a few minutes and try again.")
     staff_names = [r["display_name"] for r in tx.all("select display_name from staff_users where status = 'active'")]
     name = clean_display_name(display_name, staff_names)
     participant_id = uuid.uuid4()

@@ -15,15 +15,19 @@ class LondonDateTime(fields.DateTime):
 
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = super()._deserialize(value, attr, data, **kwargs)
+        if not 2000 <= parsed.year <= 2100:   # also keeps the time-zone arithmetic in range
+            raise ValidationError("Enter a date between the years 2000 and 2100.")
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=LONDON)
         return parsed.astimezone(timezone.utc)
 
 
-def _clean_tags(value) -> list[str]:
+def _clean_tags(value):
     if isinstance(value, str):
         value = value.split(",")
-    return [t.strip() for t in value if isinstance(t, str) and t.strip()]
+    if not isinstance(value, list):
+        return value  # the List field says "Not a valid list."
+    return [t.strip() if isinstance(t, str) else t for t in value if not isinstance(t, str) or t.strip()]
 
 
 class RoomSchema(Schema):

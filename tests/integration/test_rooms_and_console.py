@@ -91,7 +91,7 @@ def test_ten_wrong_passwords_lock_the_account_and_are_audited(client, make_tenan
     for _ in range(10):
         client.post(f"/t/{tenant.slug}/console/sign-in", data={"email": staff.email, "password": "nope-nope-nope"})
     locked = client.post(f"/t/{tenant.slug}/console/sign-in", data={"email": staff.email, "password": PASSWORD})
-    assert locked.status_code == 400 and "locked" in locked.get_data(as_text=True)
+    assert locked.status_code == 429 and "locked" in locked.get_data(as_text=True) and locked.headers["Retry-After"]
     with tenant_scope(tenant.id) as tx:
         actions = [r["action"] for r in tx.all("select action from audit_log where actor_id = %s", [staff.id])]
     assert actions.count("staff.sign_in_failed") == 9 and "staff.sign_in_locked" in actions

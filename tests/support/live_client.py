@@ -7,6 +7,30 @@ import time
 import socketio
 
 
+def wait_on(cond: threading.Condition, predicate, timeout: float, what: str):
+    """Wait until `predicate()` is truthy (re-checked whenever `cond` is notified); return its value."""
+    deadline = time.monotonic() + timeout
+    with cond:
+        while True:
+            result = predicate()
+            if result:
+                return result
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            cond.wait(min(remaining, 0.2))
+
+
+def close_all(clients: list, method: str) -> None:
+    """Disconnect clients in parallel (each can take a few seconds to close its socket)."""
+    closers = [threading.Thread(target=getattr(c, method)) for c in clients]
+    for t in closers:
+        t.start()
+    for t in closers:
+        t.join(10)
+    clients.clear()
+
+
 class LiveClient:
     def __init__(self, url: str, token: str, last_seq: int | None = 0, staff_last_seq: int | None = None,
                  reconnection: bool = False):
@@ -73,17 +97,17 @@ class LiveClient:
     def call(self, event: str, payload=None, timeout: float = 10) -> dict:
         return self.sio.call(event, payload, timeout=timeout)
 
+    def call_patiently(self, event: str, payload=None) -> dict:
+        """Like `call`, but waits and retries when the per-connection event budget says so."""
+        while True:
+            reply = self.call(event, payload)
+            if not (isinstance(reply, dict) and reply.get("error") == "rate_limited"
+                    and "too quickly" in reply.get("message", "")):
+                return reply
+            time.sleep(reply["details"]["retry_after"])
+
     def wait_for(self, predicate, timeout: float = 10):
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                result = predicate()
-                if result:
-                    return result
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError("timed out waiting for a live event")
-                self._cond.wait(remaining)
+        return wait_on(self._cond, predicate, timeout, "a live event")
 
     def events_of(self, event_type: str, stream: str = "room") -> list[dict]:
         events = self.room_events if stream == "room" else self.staff_events

@@ -1,0 +1,288 @@
+"""Abuse limits: a question flood, sign-in attempts, joins and connections per network,
+cross-site WebSocket hijacking, CSRF, and the security headers."""
+from __future__ import annotations
+
+import asyncio
+import re
+import statistics
+import threading
+import time
+from urllib.parse import quote
+
+import aiohttp
+import pytest
+
+from services.app import create_app
+from services.console import views as console_views
+from services.live.events import origin_checker
+from services.request_info import client_ip_from_environ
+from services.residents.actions import JOINS_PER_NETWORK
+from tenants.db import tenant_scope
+from tenants.errors import RateLimited
+from tests.perf.loadgen import SioClient, SioError
+from tests.support.servers import start_server
+from tests.support.worlds import PASSWORD
+
+FLOOD = 1000
+
+
+def test_a_flood_of_questions_is_throttled_without_slowing_others(app_ctx, env, make_world, clients, tmp_path):
+    live = start_server("live", env, tmp_path)   # default limits, and nobody else's traffic
+    try:
+        world = make_world()
+        flooder = clients(live.url, world.resident_token(world.join("Flood")))
+        others = [clients(live.url, world.resident_token(world.join(f"Calm {n}"))) for n in range(3)]
+        acks: list[dict] = []
+        done = threading.Event()
+
+        def on_ack(reply):
+            acks.append(reply)
+            if len(acks) == FLOOD:
+                done.set()
+
+        def flood():
+            for n in range(FLOOD):
+                flooder.sio.emit("ask", {"body": f"Flood question {n}"}, callback=on_ack)
+
+        started = time.monotonic()
+        threading.Thread(target=flood, daemon=True).start()
+        latencies, asked = [], []
+        while not done.is_set() or len(latencies) < 30:
+            for n, other in enumerate(others):
+                t0 = time.monotonic()
+                reply = other.call("ask", {"body": f"A calm question {len(latencies)}"}) if len(asked) < 3 and \
+                    n == len(asked) else other.call("resume", {"after": 0})
+                latencies.append(time.monotonic() - t0)
+                assert reply["ok"], reply
+                if "id" in reply:
+                    asked.append(reply)
+        assert done.wait(30), f"only {len(acks)} of {FLOOD} flood questions were answered"
+        flood_seconds = time.monotonic() - started
+        accepted = [a for a in acks if a["ok"]]
+        assert len(accepted) == 5   # QUESTIONS_PER_MINUTE
+        assert {a["error"] for a in acks if not a["ok"]} == {"rate_limited"}
+        assert all(a["details"]["retry_after"] > 0 for a in acks if not a["ok"])
+        latencies.sort()
+        p95 = latencies[int(len(latencies) * 0.95) - 1]
+        print(f"flood of {FLOOD} answered in {flood_seconds:.2f}s; others' acks: {len(latencies)} calls, "
+              f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
+        assert p95 < 0.5
+        with tenant_scope(world.tenant.id) as tx:
+            assert tx.value("select count(*) from questions where participant_id = %s", [world.room["id"]]) == 0
+            assert tx.value("select count(*) from questions where body like 'Flood question%%'") == 5
+            assert tx.value("select count(*) from questions where body like 'A calm question%%'") == 3
+    finally:
+        live.stop()
+
+
+def _sign_in(client, tenant, email, password, ip):
+    return client.post(f"/t/{tenant.slug}/console/sign-in", data={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def test_failed_sign_ins_are_limited_per_network(client, make_tenant, make_staff, monkeypatch):
+    monkeypatch.setattr(console_views, "SIGN_IN_FAILURES_PER_NETWORK", 4)   # 30 in production: argon2 is slow
+    tenant = make_tenant()
+    staff = make_staff(tenant)
+    for n in range(4):
+        assert _sign_in(client, tenant, f"guess{n}@force.police.uk", "wrong-password-x", "198.51.100.20").status_code == 400
+    blocked = _sign_in(client, tenant, staff.email, PASSWORD, "198.51.100.20")   # even the right password
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert "too many failed sign-in attempts from your network" in blocked.get_data(as_text=True)
+    assert "th_staff" not in blocked.headers.get("Set-Cookie", "")
+    assert _sign_in(client, tenant, staff.email, PASSWORD, "198.51.100.21").status_code == 302  # another network
+    with tenant_scope(tenant.id) as tx:   # the refused attempt never reached the account
+        assert tx.value("select failed_logins from staff_users where id = %s", [staff.id]) == 0
+
+
+def test_an_unknown_email_takes_as_long_as_a_wrong_password(client, make_tenant, make_staff):
+    tenant = make_tenant()
+    staff = make_staff(tenant)
+
+    def timed(email):
+        t0 = time.perf_counter()
+        _sign_in(client, tenant, email, "not-the-password", "198.51.100.30")
+        return time.perf_counter() - t0
+
+    known = statistics.median(timed(staff.email) for _ in range(3))
+    unknown = statistics.median(timed(f"nobody-{n}@force.police.uk") for n in range(3))
+    assert unknown > known * 0.5, f"unknown email {unknown * 1000:.0f} ms vs wrong password {known * 1000:.0f} ms"
+
+
+def test_joins_are_limited_per_network_generously(make_world):
+    world = make_world()
+    for _ in range(JOINS_PER_NETWORK):
+        world.join(ip="2001:db8:1:2::17")
+    with pytest.raises(RateLimited):
+        world.join(ip="2001:db8:1:2::99")     # the same /64: one household, library or station
+    world.join(ip="2001:db8:1:3::17")         # the next network is unaffected
+    world.join(ip="198.51.100.40")
+    with tenant_scope(world.tenant.id) as tx:
+        assert tx.value("select count(*) from participants") == JOINS_PER_NETWORK + 2
+
+
+def test_connections_are_limited_per_network_behind_the_ingress(app_ctx, env, make_world, tmp_path):
+    live = start_server("live", env, tmp_path, extra_env={"LIVE_CONNECTIONS_PER_IP": "3", "PROXY_HOPS": "1"})
+    world = make_world()
+
+    async def scenario():
+        opened = []
+
+        async def connect(forwarded_for):
+            client = SioClient(live.url, auth={"token": world.token("viewer")},
+                               headers={"X-Forwarded-For": forwarded_for})
+            await client.connect(timeout=5)
+            opened.append(client)
+            return client
+
+        try:
+            first = [await connect("198.51.100.50") for _ in range(3)]
+            with pytest.raises(SioError, match="too many connections"):
+                await connect("203.0.113.1, 198.51.100.50")   # a forged left-hand entry does not change who we count
+            await connect("198.51.100.51")                    # another network behind the same ingress
+            await first[0].close()
+            await asyncio.sleep(0.3)
+            await connect("198.51.100.50")                    # a closed connection frees its place
+        finally:
+            for client in opened:
+                await client.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        live.stop()
+
+
+def test_client_address_ignores_forwarded_for_unless_a_proxy_is_trusted():
+    environ = {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "203.0.113.9, 198.51.100.7"}
+    assert client_ip_from_environ(environ, 0) == "10.0.0.5"
+    assert client_ip_from_environ(environ, 1) == "198.51.100.7"
+    assert client_ip_from_environ(environ, 2) == "203.0.113.9"
+    assert client_ip_from_environ(environ, 3) == "10.0.0.5"
+
+
+@pytest.mark.parametrize("origin, accepted", [
+    ("https://evil.example", False), ("null", False), ("https://localhost.evil.example", False),
+    ("http://localhost:5000", True), ("https://{slug}.localhost", True), ("https://{domain}", True),
+    ("https://unverified-{domain}", False), (None, True),
+])
+def test_cross_site_websocket_hijacking_is_refused_by_origin(app_ctx, make_world, live_pair, origin, accepted):
+    world = make_world()
+    domain = f"chat-{world.tenant.slug}.example"
+    with tenant_scope(world.tenant.id) as tx:
+        tx.execute("insert into tenant_domains (tenant_id, domain, verified_at) values (%s, %s, now())",
+                   [world.tenant.id, domain])
+        tx.execute("insert into tenant_domains (tenant_id, domain) values (%s, %s)",
+                   [world.tenant.id, f"unverified-{domain}"])
+    headers = {"Origin": origin.format(slug=world.tenant.slug, domain=domain)} if origin else None
+
+    async def connect():
+        client = SioClient(live_pair[0].url, auth={"token": world.token("viewer")}, headers=headers)
+        try:
+            await client.connect(timeout=5)
+        finally:
+            await client.close()
+
+    if accepted:
+        asyncio.run(connect())
+    else:
+        with pytest.raises((SioError, aiohttp.WSServerHandshakeError)):
+            asyncio.run(connect())
+
+
+def test_production_refuses_localhost_origins(app):
+    allowed = origin_checker("townhall.example", app.extensions["townhall_db"], allow_loopback=False)
+    assert not allowed("http://localhost:8000") and not allowed("http://127.0.0.1")
+    assert allowed("https://northshire.townhall.example") and allowed("https://townhall.example")
+
+
+def test_sign_in_never_redirects_off_site(client, make_tenant, make_staff):
+    tenant = make_tenant()
+    staff = make_staff(tenant)
+    for target in ("//evil.example/", "/\\evil.example", "https://evil.example/", "/\t/evil.example", "javascript:x"):
+        response = client.post(f"/t/{tenant.slug}/console/sign-in?next={quote(target)}",
+                               data={"email": staff.email, "password": PASSWORD})
+        assert response.status_code == 302 and response.headers["Location"] == f"/t/{tenant.slug}/console/"
+    ok = client.post(f"/t/{tenant.slug}/console/sign-in?next=/t/{tenant.slug}/console/rooms/new",
+                     data={"email": staff.email, "password": PASSWORD})
+    assert ok.headers["Location"] == f"/t/{tenant.slug}/console/rooms/new"
+
+
+# --- CSRF and headers -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def csrf_app(config):
+    app = create_app(config, process="web")
+    app.config.update(TESTING=True)   # WTF_CSRF_ENABLED stays on, as in production
+    return app
+
+
+def _csrf_token(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_forms_without_a_csrf_token_are_refused(csrf_app, make_world):
+    world = make_world()
+    base, room = f"/t/{world.tenant.slug}", f"/t/{world.tenant.slug}/rooms/{world.room['id']}"
+    browser = csrf_app.test_client()
+    for url, form in [(f"{base}/console/sign-in", {"email": world.admin.email, "password": PASSWORD}),
+                      (f"{room}/join", {"display_name": "Forged"}), (f"{room}/questions", {"body": "Forged?"})]:
+        refused = browser.post(url, data=form)
+        assert refused.status_code == 400 and "This form has expired" in refused.get_data(as_text=True)
+    token = _csrf_token(browser.get(f"{base}/console/sign-in").get_data(as_text=True))
+    signed_in = browser.post(f"{base}/console/sign-in", data={"email": world.admin.email, "password": PASSWORD,
+                                                              "csrf_token": token})
+    assert signed_in.status_code == 302
+    forged = browser.post(f"{base}/console/rooms/{world.room['id']}/commands/announce", data={"body": "Forged"})
+    assert forged.status_code == 400
+    page = browser.get(f"{base}/console/rooms/{world.room['id']}/host").get_data(as_text=True)
+    real = browser.post(f"{base}/console/rooms/{world.room['id']}/commands/announce",
+                        data={"body": "Genuine", "csrf_token": _csrf_token(page)})
+    assert real.status_code == 302
+    with tenant_scope(world.tenant.id) as tx:
+        assert [r["body"] for r in tx.all("select body from announcements")] == ["Genuine"]
+        assert tx.value("select count(*) from participants") == 0
+
+
+def _get_pages(app, world) -> dict[str, object]:
+    """Every GET route, filled with this tenant's own ids (a new variable must be added here)."""
+    values = {"tenant": world.tenant.slug, "room_id": str(world.room["id"]), "name": "socket.io.min.js",
+              "filename": "css/townhall.css"}
+    adapter = app.url_map.bind("localhost")
+    pages = {}
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods:
+            missing = rule.arguments - set(values)
+            assert not missing, f"fill {missing} for {rule.rule} in _get_pages"
+            pages[rule.rule] = adapter.build(rule.endpoint, {k: values[k] for k in rule.arguments})
+    return pages
+
+
+def test_every_response_carries_the_security_headers(app, client, make_world):
+    world = make_world()
+    client.post(f"/t/{world.tenant.slug}/console/sign-in", data={"email": world.admin.email, "password": PASSWORD})
+    for rule, url in {**_get_pages(app, world), "a missing page": "/t/nobody/nothing"}.items():
+        response = client.get(url)
+        csp = response.headers.get("Content-Security-Policy", "")
+        directives = dict((d.strip().split(" ", 1) + [""])[:2] for d in csp.split(";") if d.strip())
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, rule
+        assert directives.get("script-src") == "'self'" and directives.get("object-src") == "'none'", rule
+        assert directives.get("frame-ancestors") and directives.get("base-uri") == "'none'", rule
+        assert response.headers.get("X-Content-Type-Options") == "nosniff", rule
+        assert response.headers.get("Referrer-Policy") and response.headers.get("X-Request-ID"), rule
+        assert "Strict-Transport-Security" not in response.headers, rule   # development and test: plain HTTP
+
+
+def test_production_adds_hsts_and_secure_cookies(config, make_world):
+    production = create_app(config.with_overrides(env="production"), process="web")
+    world = make_world()
+    browser = production.test_client()
+    site = f"https://{world.tenant.slug}.localhost"
+    page = browser.get(f"{site}/rooms/{world.room['id']}")
+    assert page.status_code == 200
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    token = _csrf_token(browser.get(f"{site}/console/sign-in").get_data(as_text=True))
+    signed_in = browser.post(f"{site}/console/sign-in", data={"email": world.admin.email, "password": PASSWORD,
+                                                               "csrf_token": token}, headers={"Referer": site + "/"})
+    cookie = signed_in.headers["Set-Cookie"]
+    assert "th_staff=" in cookie and "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie

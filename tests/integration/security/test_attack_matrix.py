@@ -1,0 +1,306 @@
+"""The cross-tenant attack matrix, generated from the application's own route map and Socket.IO
+handler list: every route and every event is called as an anonymous visitor, as a resident of
+tenant A, and as each staff role of tenant A, with ids belonging to victim tenant B. Each call must
+be refused (a redirect to sign-in, 403, 404, or an acknowledgement with ok: false) without
+showing any of B's data, and B's rows must not change.
+
+URL variables are filled by name: `room_id` → B's rooms, `question_id` → B's questions, and any
+other `<thing_id>` → B's rows in table `things`, found in the database. A variable that cannot be
+filled fails the matrix, so a new route is never silently left out: give the victim rows for it
+(build_victim) or list it in EXPAND (and a new public page in PUBLIC_TENANT_ENDPOINTS /
+PUBLIC_PLATFORM_ENDPOINTS). New Socket.IO
+handlers need a payload schema in EVENT_SCHEMAS for the same reason."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from services.extensions import socketio
+from services.live import actions, commands
+from services.live import events as _registered  # noqa: F401  (registers the handlers we enumerate)
+from services.live.schemas import ResumeSchema
+from services.rooms import actions as room_actions
+from services.validation import load
+from tenants import auth
+from tenants.db import tenant_scope
+from tenants.errors import ValidationFailed
+from tests.support.live_client import LiveClient, close_all
+from tests.perf.loadgen import SioClient, SioError
+from tests.support.nasty import all_schemas, example_value
+from tests.support.rows import fingerprint, tenant_tables
+from tests.support.worlds import PASSWORD, build_world, make_staff, make_tenant
+
+PUBLIC_TENANT_ENDPOINTS = {  # pages anyone may open on a tenant's own site
+    "residents.home", "residents.room", "residents.join", "residents.ask", "console.sign_in", "console.sign_out",
+}
+PUBLIC_PLATFORM_ENDPOINTS = {"static", "health.healthz", "health.readyz", "vendor.vendor_file"}
+EXPAND = {  # variables that name an action rather than an object: every value is tried
+    ("console.command", "name"): sorted(commands.STAFF_COMMANDS),
+    ("vendor.vendor_file", "name"): ["socket.io.min.js"],
+    ("static", "filename"): ["css/townhall.css"],
+}
+EVENT_SCHEMAS = {**{n: c.schema for n, c in {**commands.RESIDENT_COMMANDS, **commands.STAFF_COMMANDS}.items()},
+                 "resume": ResumeSchema}
+SOCKET_LIFECYCLE = {"connect", "disconnect", "*"}
+SIGN_IN = "/console/sign-in"
+
+
+# --- the victim ---------------------------------------------------------------------------------
+
+@dataclass
+class Victim:
+    world: object
+    ids: dict[str, list[str]]   # variable or field name -> B's ids to try
+
+
+def build_victim(owner_db) -> Victim:
+    """Tenant B with something in every table: public text says 'victimpub', private 'victimpriv'."""
+    tenant = make_tenant(name="victimpub Constabulary")
+    world = build_world(tenant=tenant, title="victimpub chat", description="victimpub description")
+    extra = make_staff(tenant, "moderator", display_name="victimpriv moderator",
+                       email=f"victimpriv-{uuid.uuid4().hex[:6]}@b.police.uk")
+    with tenant_scope(tenant.id) as tx:
+        auth.sign_in(tx, email=extra.email, password=PASSWORD, ip="198.51.100.9")
+        draft = room_actions.create_room(tx, world.admin, {
+            "title": "victimpriv draft chat", "starts_at": world.room["starts_at"], "ends_at": world.room["ends_at"]})
+        room_actions.set_room_staff(tx, world.admin, world.room["id"], {"moderator": [extra.id]})
+        tx.execute("insert into tenant_domains (tenant_id, domain, verified_at) values (%s, %s, now())",
+                   [tenant.id, f"victimpriv-{uuid.uuid4().hex[:6]}.example"])
+    author, quiet = world.join("victimpub author"), world.join("victimpriv quiet")
+    with tenant_scope(tenant.id) as tx:
+        published = actions.submit_question(tx, author, "victimpub published question")
+        actions.approve_question(tx, world.moderator, published["id"])
+        actions.answer_question(tx, world.host, published["id"], "victimpub answer")
+        pending = actions.submit_question(tx, quiet, "victimpriv pending question")
+        rejected = actions.submit_question(tx, quiet, "victimpriv rejected question")
+        actions.reject_question(tx, world.moderator, rejected["id"], "off_topic")
+        actions.reply_privately(tx, world.moderator, pending["id"], "victimpriv private reply")
+        actions.post_announcement(tx, world.host, world.room["id"], "victimpub announcement")
+        poll = actions.open_poll(tx, world.host, world.room["id"], "victimpub poll", "single", ["victimpub yes",
+                                                                                                "victimpub no"], "live")
+        actions.vote_in_poll(tx, author, poll["id"], [1])
+        actions.upvote_question(tx, quiet, published["id"])
+    ids = {"room_id": [world.room["id"], draft["id"]], "question_id": [published["id"], pending["id"]],
+           "poll_id": [poll["id"]], "assignee_id": [extra.id], "participant_id": [author["id"]],
+           "staff_id": [extra.id]}
+    empty = [t for t in tenant_tables(owner_db)
+             if not owner_db.execute(f"select 1 from {t} where tenant_id = %s limit 1", [tenant.id]).fetchone()]
+    assert not empty, f"give the victim a row in {empty} (build_victim), so the matrix can aim at it"
+    return Victim(world, {k: [str(v) for v in vs] for k, vs in ids.items()})
+
+
+def victim_ids(owner_db, victim: Victim, name: str) -> list[str]:
+    """B's ids for a variable or field called `name` (`thing_id` → rows of table `things`); [] if none."""
+    if name not in victim.ids:
+        victim.ids[name] = []
+        stem = name[:-3] if name.endswith("_id") else None
+        tables = tenant_tables(owner_db) if stem else []
+        for table in (f"{stem}s", stem, f"{stem}es"):
+            if table in tables:
+                rows = owner_db.execute(f"select id::text from {table} where tenant_id = %s limit 2",
+                                        [victim.world.tenant.id]).fetchall()
+                victim.ids[name] = [r[0] for r in rows]
+                break
+    return victim.ids[name]
+
+
+def leaks(text: str, allow_public: bool = False) -> list[str]:
+    found = set(re.findall(r"victimp(?:riv|ub)[\w ]*", text.lower()))
+    return sorted(f for f in found if not (allow_public and f.startswith("victimpub")))
+
+
+# --- request bodies built from the schemas ------------------------------------------------------
+
+def body_from(schemas, owner_db, victim: Victim) -> dict:
+    body: dict = {}
+    for schema in schemas:
+        for name, field in schema().fields.items():
+            key = field.data_key or name
+            if key in body:
+                continue
+            ids = victim_ids(owner_db, victim, key)
+            if ids:
+                body[key] = ids[0]
+            else:
+                value = example_value(field, key, {})
+                body[key] = "\n".join(map(str, value)) if isinstance(value, list) else value
+    return body
+
+
+def check_valid(schema, body: dict) -> None:
+    try:
+        load(schema, body)
+    except ValidationFailed as exc:  # the matrix must reach the isolation checks, not stop at validation
+        raise AssertionError(f"the matrix's example payload for {schema.__name__} is invalid: {exc.message}")
+
+
+# --- attackers ------------------------------------------------------------------------------------
+
+def attackers(app, attacker_world) -> dict:
+    slug = attacker_world.tenant.slug
+    anonymous = app.test_client()
+    resident = app.test_client()
+    resident.post(f"/t/{slug}/rooms/{attacker_world.room['id']}/join", data={"display_name": "Mallory"})
+    out = {"anonymous": (anonymous, None), "resident": (resident, None)}
+    for role in auth.ROLES:
+        staff = make_staff(attacker_world.tenant, role)
+        client = app.test_client()
+        signed_in = client.post(f"/t/{slug}{SIGN_IN}", data={"email": staff.email, "password": PASSWORD})
+        assert signed_in.status_code == 302
+        out[f"staff:{role}"] = (client, client.get_cookie("th_staff", path=f"/t/{slug}/").value)
+    return out
+
+
+def refused(response) -> bool:
+    if response.status_code in (403, 404):
+        return True
+    return response.status_code in (301, 302, 303, 307, 308) and SIGN_IN in response.headers.get("Location", "")
+
+
+def http_calls(app, owner_db, victim: Victim, attacker_world):
+    """Every (rule, method, filled URL, body) the route map has, for both sites (A's and B's)."""
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint.endswith("sign_out"), r.rule))
+    unmapped = []
+    for rule in rules:
+        choices = {}
+        for var in sorted(rule.arguments - {"tenant"}):
+            values = EXPAND.get((rule.endpoint, var)) or victim_ids(owner_db, victim, var)
+            if not values:
+                unmapped.append(f"{rule.rule} <{var}>")
+            choices[var] = values or []
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for combo in itertools.product(*choices.values()):
+                values = dict(zip(choices, combo))
+                names = [n for n in values if (rule.endpoint, n) not in EXPAND]
+                if rule.endpoint == "console.command":
+                    schema = commands.STAFF_COMMANDS[values["name"]].schema
+                    body = body_from([schema], owner_db, victim)
+                    check_valid(schema, body)
+                else:
+                    body = body_from(all_schemas(), owner_db, victim)
+                sites = [attacker_world.tenant.slug, victim.world.tenant.slug] if "tenant" in rule.arguments else [None]
+                for site in sites:
+                    url = app.url_map.bind("localhost").build(rule.endpoint, {**values, **({"tenant": site} if site
+                                                                                          else {})})
+                    yield rule, method, site, url, body, bool(names)
+    assert not unmapped, ("the attack matrix cannot fill these URL variables; map them in FILL/EXPAND or give the "
+                          "victim rows for them:\n" + "\n".join(unmapped))
+
+
+def test_every_route_refuses_other_tenants(app, app_ctx, owner_db):
+    victim = build_victim(owner_db)
+    attacker_world = build_world()
+    who = attackers(app, attacker_world)
+    victim_slug = victim.world.tenant.slug
+    failures, covered = [], set()
+    state = fingerprint(owner_db, victim.world.tenant.id)
+    for rule, method, site, url, body, aims_at_objects in http_calls(app, owner_db, victim, attacker_world):
+        covered.add((rule.endpoint, method))
+        on_victim_site = site == victim_slug
+        public = rule.endpoint in PUBLIC_TENANT_ENDPOINTS | PUBLIC_PLATFORM_ENDPOINTS
+        for name, (client, token) in who.items():
+            if token and on_victim_site:  # replay A's staff session on B's site
+                client.set_cookie("th_staff", token, path=f"/t/{victim_slug}/")
+            response = client.open(url, method=method, data=body if method != "GET" else None)
+            text = response.get_data(as_text=True) + response.headers.get("Location", "")
+            where = f"{method} {url} as {name}"
+            if response.status_code >= 500:
+                failures.append(f"{where}: {response.status_code}")
+            if leaks(text, allow_public=on_victim_site and public):
+                failures.append(f"{where}: shows {leaks(text, on_victim_site and public)}")
+            if site is None or on_victim_site:  # platform pages, or B's own site: only public pages may answer
+                must_refuse = not public
+            else:  # A's site: B's ids are never found; A's console is for A's staff only
+                must_refuse = aims_at_objects or (not public and not name.startswith("staff:"))
+            if must_refuse and not refused(response):
+                failures.append(f"{where}: not refused ({response.status_code} {response.headers.get('Location')})")
+            before, state = state, fingerprint(owner_db, victim.world.tenant.id)
+            if state != before and not (on_victim_site and public):
+                failures.append(f"{where}: changed the victim's rows")
+    every = {(r.endpoint, m) for r in app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}}
+    assert covered == every
+    assert not failures, "\n".join(failures)
+
+
+# --- Socket.IO ------------------------------------------------------------------------------------
+
+def socket_events() -> list[str]:
+    names = sorted({name for name, _, namespace in socketio.handlers if namespace in (None, "/")} - SOCKET_LIFECYCLE)
+    unmapped = [n for n in names if n not in EVENT_SCHEMAS]
+    assert not unmapped, f"add a payload schema for these Socket.IO events to EVENT_SCHEMAS: {unmapped}"
+    return names
+
+
+def event_payloads(name: str, owner_db, victim: Victim):
+    schema = EVENT_SCHEMAS[name]
+    id_fields = [k for k in (f.data_key or n for n, f in schema().fields.items()) if victim_ids(owner_db, victim, k)]
+    if name == "resume":
+        for stream in ("room", "staff"):
+            yield {"stream": stream, "after": 0}, False
+        return
+    base = body_from([schema], owner_db, victim)
+    if "option_ids" in base:
+        base["option_ids"] = [1]
+    for combo in itertools.product(*(victim_ids(owner_db, victim, k) for k in id_fields)):
+        payload = {**base, **dict(zip(id_fields, combo))}
+        check_valid(schema, payload)
+        yield payload, bool(id_fields)
+
+
+def test_every_event_refuses_other_tenants(app_ctx, owner_db, live_pair):
+    victim = build_victim(owner_db)
+    attacker_world = build_world()
+    url = live_pair[0].url
+    tokens = {"viewer": attacker_world.token("viewer"),
+              "resident": attacker_world.resident_token(attacker_world.join("Mallory"))}
+    for role in auth.ROLES:
+        tokens[f"staff:{role}"] = attacker_world.staff_token(make_staff(attacker_world.tenant, role))
+    conns = {name: LiveClient(url, token, last_seq=0, staff_last_seq=0 if name.startswith("staff") else None)
+             .connect() for name, token in tokens.items()}
+    failures, covered = [], set()
+    state = fingerprint(owner_db, victim.world.tenant.id)
+    try:
+        for event in socket_events():
+            for payload, aims_at_objects in event_payloads(event, owner_db, victim):
+                covered.add(event)
+                for name, conn in conns.items():
+                    ack = conn.call_patiently(event, payload)
+                    where = f"{event} {json.dumps(payload)} as {name}"
+                    if not isinstance(ack, dict) or not isinstance(ack.get("ok"), bool):
+                        failures.append(f"{where}: bad acknowledgement {ack!r}")
+                        continue
+                    if aims_at_objects and ack["ok"]:
+                        failures.append(f"{where}: accepted")
+                    if leaks(json.dumps(ack)):
+                        failures.append(f"{where}: shows {leaks(json.dumps(ack))}")
+                    before, state = state, fingerprint(owner_db, victim.world.tenant.id)
+                    if state != before:
+                        failures.append(f"{where}: changed the victim's rows")
+        for name, conn in conns.items():
+            received = json.dumps([conn.room_events, conn.staff_events, conn.private, conn.my_questions])
+            if leaks(received):
+                failures.append(f"{name} received the victim's events: {leaks(received)}")
+    finally:
+        close_all(list(conns.values()), "disconnect")
+    assert covered == set(socket_events())
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("auth", [None, {}, {"token": ""}, {"token": "not-a-token"}, {"token": "x" * 600},
+                                  {"token": ["a list"]}, "a string"])
+def test_a_connection_without_a_valid_token_is_refused(live_pair, auth):
+    async def connect():
+        client = SioClient(live_pair[0].url, auth=auth)
+        try:
+            await client.connect(timeout=5)
+        finally:
+            await client.close()
+
+    with pytest.raises(SioError, match="connect refused"):
+        asyncio.run(connect())
