@@ -5,13 +5,13 @@ the same command table the Socket.IO events use; console.js upgrades the forms t
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from services import ratelimit
 from services.console.auth import (clear_session_cookie, current_staff, safe_next, session_token,
                                    set_session_cookie, staff_required)
 from services.console.schemas import SignInSchema
-from services.forms import attempt
+from services.forms import attempt, field_errors
 from services.live import commands
 from services.live.queries import public_snapshot, staff_queue
 from services.engagement.queries import moderation_extras
@@ -29,16 +29,16 @@ from tenants.errors import DomainError, RateLimited
 from tenants.roles import can, require, require_room
 
 bp = tenant_blueprint("console", __name__, "/console")
-SIGN_IN_LIMIT = 30      # attempts per network per tenant in 5 minutes (each account also locks after 10 failures)
+# Failed sign-ins per network, all tenants together: an office NAT is shared by many staff, so only
+# failures count (each account also locks after 10 of its own).
+SIGN_IN_FAILURES_PER_NETWORK = 30
+SIGN_IN_WINDOW = 15 * 60
 
 
 @bp.before_request
 def forget_previous_staff():
     """`g` outlives a request when an app context was already pushed (tests, CLI): look again."""
     g.pop("staff", None)
-# failed sign-ins per network (an office NAT is shared by many staff; the per-account lockout is 10)
-SIGN_IN_FAILURES_PER_NETWORK = 30
-SIGN_IN_WINDOW = 15 * 60
 
 
 @bp.app_template_global()
@@ -49,36 +49,35 @@ def staff_can(permission: str) -> bool:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    errors: dict[str, str] = {}
     if request.method == "POST":
         network = f"sign-in:{ratelimit.network_key(client_ip())}"
-        try:
+
+        def check():
             ratelimit.check(network, limit=SIGN_IN_FAILURES_PER_NETWORK, window_seconds=SIGN_IN_WINDOW,
                             message="There have been too many failed sign-in attempts from your network. "
                                     "Wait 15 minutes and try again.")
-        except RateLimited as exc:
-            response = make_response(render_template("console/sign_in.html", errors={"form": exc.message},
-                                                     form=request.form, sso_on=False), 429)
-            response.headers["Retry-After"] = str(exc.retry_after)
-            return response
-
-        def check():
             data = load(SignInSchema, request.form)
-            ratelimit.hit(f"sign-in:{g.tenant.id}:{client_ip()}", limit=SIGN_IN_LIMIT, window_seconds=300,
-                          message="Too many sign-in attempts from your network: wait five minutes and try again.")
             with tenant_scope(g.tenant.id) as tx:
                 outcome = auth.sign_in(tx, email=data["email"], password=data["password"], ip=client_ip())
             if outcome.error:
                 ratelimit.count(network, window_seconds=SIGN_IN_WINDOW)
                 raise outcome.error
             return outcome
-        outcome, errors = attempt(check)
-        if not errors:
-            return set_session_cookie(redirect(after_first_factor(outcome.stage)), outcome.token)
+        try:
+            outcome = check()
+        except RateLimited as exc:   # the network's limit or a locked account: say when to come back
+            return _sign_in_page({"form": exc.message}, 429, {"Retry-After": str(exc.retry_after)})
+        except DomainError as exc:
+            return _sign_in_page(field_errors(exc), 400)
+        return set_session_cookie(redirect(after_first_factor(outcome.stage)), outcome.token)
+    return _sign_in_page({}, 200)
+
+
+def _sign_in_page(errors: dict[str, str], status: int, headers: dict | None = None):
     with tenant_scope(g.tenant.id) as tx:
         sso_on = sso.config_from(tenant_settings(tx)) is not None
-    return render_template("console/sign_in.html", errors=errors, form=request.form, sso_on=sso_on), \
-        (400 if errors else 200)
+    return render_template("console/sign_in.html", errors=errors, form=request.form, sso_on=sso_on), status, \
+        headers or {}
 
 
 def after_first_factor(stage: str, target: str | None = None) -> str:

@@ -674,10 +674,10 @@ def table_rows(results: dict[str, dict]) -> list[tuple[str, str, str, dict[str, 
                     r = t.get(scen, {}).get(n)
                     if r is None:
                         continue
-                    if path is None:
-                        vals[tname] = (r["p1"]["lost"] + r["p2"]["lost"])
-                    elif "error" in r:
+                    if "error" in r:
                         vals[tname] = "error"
+                    elif path is None:
+                        vals[tname] = (r["p1"]["lost"] + r["p2"]["lost"])
                     else:
                         vals[tname] = get(r, path)
                 rows.append((scen, n, label, vals))

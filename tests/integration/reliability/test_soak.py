@@ -20,6 +20,7 @@ import psutil
 from tenants.db import tenant_scope
 from tests.perf.loadgen import SioClient
 from tests.support.nasty import NIGHTLY
+from tests.support import aio
 from tests.support.servers import start_server
 from tests.support.worlds import another_room, build_world
 
@@ -175,7 +176,7 @@ def test_soak_mixed_traffic_is_delivered_without_errors_or_memory_growth(app_ctx
             residents.append(Resident(ip, world.resident_token(world.join(f"Resident {n}", ip=ip)), n % ROOMS,
                                       servers[n % 2].url))
         staff = [(servers[i % 2].url, w.staff_token(w.host)) for i, w in enumerate(worlds)]
-        result = asyncio.run(soak(residents, staff, [s.proc.pid for s in servers]))
+        result = aio.run(soak(residents, staff, [s.proc.pid for s in servers]))
         stats = result["stats"]
         heads = []
         for world in worlds:

@@ -12,7 +12,6 @@ PUBLIC_PLATFORM_ENDPOINTS). New Socket.IO
 handlers need a payload schema in EVENT_SCHEMAS for the same reason."""
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import re
@@ -30,6 +29,7 @@ from services.validation import load
 from tenants import auth
 from tenants.db import tenant_scope
 from tenants.errors import ValidationFailed
+from tests.support import aio
 from tests.support.live_client import LiveClient, close_all
 from tests.perf.loadgen import SioClient, SioError
 from tests.support.nasty import all_schemas, example_value
@@ -303,4 +303,4 @@ def test_a_connection_without_a_valid_token_is_refused(live_pair, auth):
             await client.close()
 
     with pytest.raises(SioError, match="connect refused"):
-        asyncio.run(connect())
+        aio.run(connect())
