@@ -11,7 +11,7 @@ from services.api.openapi import build_spec
 from services.api.schemas import (QuestionListSchema, RegistrationAcceptedSchema, RegistrationRequestSchema,
                                   RoomListSchema, RoomQuerySchema, RoomSchema, TranscriptSchema)
 from services.extensions import csrf
-from services.i18n import offered_language
+from services.i18n import offered_language, tenant_languages
 from services.live.queries import public_snapshot
 from services.residents import registrations
 from services.rooms.lifecycle import PUBLIC_STATES
@@ -76,7 +76,8 @@ def room_view(room: dict) -> dict:
 @bp.get("/openapi.json")
 def openapi():
     """This tenant's copy of the document: its servers entry points here."""
-    return jsonify(build_spec(server=url_for(".openapi", _external=True).rsplit("/", 1)[0]))
+    return jsonify(build_spec(server=url_for(".openapi", _external=True).rsplit("/", 1)[0],
+                              languages=tuple(tenant_languages())))
 
 
 @bp.get("/rooms")

@@ -31,9 +31,9 @@ from workers import reminders
 ROOM = {"title": "Ask the Commissioner about road safety", "title_cy": "Gofyn i'r Comisiynydd am ddiogelwch ffyrdd",
         "description": "Speeding, parking and school gates.",
         "description_cy": "Goryrru, parcio a gatiau ysgol."}
-# Words Welsh shares with English, each a Welsh word in its own right here: "a" (and), "i" (to),
-# "am" (about/for), "hon" (this, as in "y sgwrs hon"), "data" (the same word in Welsh).
-SHARED_WORDS = {"a", "i", "am", "data"}
+# The only words these emails share with English, each a Welsh word in its own right: "a" (and,
+# which, as in "cwestiwn ac ateb a gyhoeddwyd") and "data" (the same word in Welsh).
+SHARED_WORDS = {"a", "data"}
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 URL = re.compile(r"https?://\S+")
 
