@@ -18,7 +18,7 @@ from flask_babel import force_locale, gettext, ngettext
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from services.formatting import london
-from services.i18n import LANGUAGES
+from services.i18n import LANGUAGES, localized
 from services.links import tenant_url
 from tenants.db import Tx, tenant_scope
 from workers.celery_app import celery_app, enqueue, moment
@@ -35,7 +35,7 @@ def _tenant(tx: Tx) -> dict:
 
 def calendar_file(room: dict, tenant: dict, *, cancelled: bool = False, lang: str = "en") -> Attachment:
     """An .ics for the room: one event, stable UID, SEQUENCE rising with every edit. `room` is the
-    room as the reader sees it (`as_read_in`): its summary is the Welsh title for a Welsh reader."""
+    room as the reader sees it: for a Welsh reader, its Welsh title and description when set."""
     config = current_app.config["TOWNHALL"]
     cal = Calendar()
     cal.add("prodid", "-//Townhall//Live webchats//EN")
@@ -58,14 +58,6 @@ def calendar_file(room: dict, tenant: dict, *, cancelled: bool = False, lang: st
     cal.add_component(event)
     method = "CANCEL" if cancelled else "PUBLISH"
     return Attachment("chat.ics", f"text/calendar; method={method}", cal.to_ical())
-
-
-def as_read_in(room: dict, lang: str) -> dict:
-    """The room with the title and description a reader of `lang` sees (Welsh ones when set)."""
-    if lang == "cy":
-        return {**room, "title": room.get("title_cy") or room["title"],
-                "description": room.get("description_cy") or room["description"]}
-    return room
 
 
 def offset_words(minutes: int) -> str:
@@ -97,7 +89,6 @@ def compose_registration_mail(tx: Tx, template: str, registration: dict, room: d
 
     tenant = _tenant(tx)
     lang = registration["language"] if registration["language"] in LANGUAGES else "en"
-    room = as_read_in(room, lang)
     query = f"?lang={lang}" if lang != "en" else ""
 
     def link(path: str) -> str:
@@ -105,6 +96,7 @@ def compose_registration_mail(tx: Tx, template: str, registration: dict, room: d
 
     unsubscribe = link(f"/unsubscribe/{make_token(tx.tenant_id, registration['id'], 'unsubscribe')}")
     with force_locale(lang):
+        room = {**room, "title": localized(room, "title"), "description": localized(room, "description")}
         context = {
             "tenant": tenant, "brand": brand_colour(tenant["settings"]), "room": room,
             "when": london(room["starts_at"], lang=lang), "ends": london(room["ends_at"], "time", lang=lang),
