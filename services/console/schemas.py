@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 
-from flask import current_app
+from flask import current_app, has_app_context
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from services.rooms.schemas import LONDON, MODES
@@ -73,12 +73,19 @@ class InviteSchema(PersonSchema):
                          error_messages={"required": "Choose a role."})
 
 
+def numbered_lines(value) -> list[tuple[int, str]]:
+    """A textarea's lines, numbered from 1 (what a form posts is text; anything else is refused)."""
+    if value is not None and not isinstance(value, str):
+        raise ValidationError("Enter text, one entry a line.")
+    return list(enumerate((value or "").splitlines(), start=1))
+
+
 class FooterLinks(fields.Field):
     """A textarea, one link a line: `Label | https://address`."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         links = []
-        for number, line in enumerate((value or "").splitlines(), start=1):
+        for number, line in numbered_lines(value):
             if not line.strip():
                 continue
             label, bar, url = line.partition("|")
@@ -100,7 +107,7 @@ class EmbedOrigins(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         origins: list[str] = []
-        for number, line in enumerate((value or "").splitlines(), start=1):
+        for number, line in numbered_lines(value):
             entry = line.strip()
             if entry:
                 origin = _embed_origin(number, entry)
@@ -115,7 +122,7 @@ def _embed_origin(number: int, entry: str) -> str:
     shown = entry if len(entry) <= 80 else entry[:77] + "..."
     origin = entry.lower().removesuffix("/")
     local = LOCAL_ORIGIN.match(origin)
-    if local and current_app.config["TOWNHALL"].is_production:
+    if local and (not has_app_context() or current_app.config["TOWNHALL"].is_production):
         raise ValidationError(f"Line {number}: “{shown}” is for testing on your own computer and is not allowed "
                               "here. Give your website's https:// address.")
     match = local or HTTPS_ORIGIN.match(origin)

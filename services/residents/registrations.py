@@ -62,17 +62,17 @@ def register(tx: Tx, room_id, email: str, *, language: str | None = None, now: d
 
     `language` is the one the resident was reading in (the caller checks it is one the tenant
     offers); every email to this registration is in it. Registering again in another language
-    switches to it. None means the room's language."""
+    switches to it. None means the room's language for a new registration, and no change for an
+    existing one."""
     now = now or datetime.now(timezone.utc)
     room = get_public_room(tx, room_id)
-    language = language or room["language"]
     if room["state"] not in REGISTERING_STATES:
         raise Conflict("This chat has finished, so reminders are no longer available. The transcript is on this page.")
     row = tx.one(
         "insert into registrations (tenant_id, room_id, email, language) values (%s, %s, %s, %s)"
         " on conflict (room_id, email) do update set status = case when registrations.status = 'unsubscribed'"
-        " then 'pending' else registrations.status end, language = excluded.language returning *",
-        [tx.tenant_id, room["id"], email.lower(), language])
+        " then 'pending' else registrations.status end, language = coalesce(%s, registrations.language) returning *",
+        [tx.tenant_id, room["id"], email.lower(), language or room["language"], language])
     if row["status"] == "pending":
         # at most one confirmation message per registration per hour
         bucket = now.strftime("%Y%m%d%H")

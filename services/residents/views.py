@@ -148,7 +148,7 @@ def register(room_id):
     try:
         data = load(RegisterSchema, request.form)
         ratelimit.hit(f"register:{g.tenant.id}:{client_ip()}", limit=10, window_seconds=3600,
-                      message="Too many registrations from your connection. Please try again later.")
+                      message=_("Too many registrations from your connection. Please try again later."))
         with tenant_scope(g.tenant.id) as tx:
             registration = registrations.register(tx, room_id, data["email"],
                                                   language=reading_language(data["language"]))

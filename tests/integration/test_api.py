@@ -223,3 +223,9 @@ def test_a_registration_records_the_residents_language_among_the_tenants_own(app
             subjects = {r["to_address"]: r["subject"] for r in tx.all("select to_address, subject from outbound_mail")}
     assert subjects == {"cy@example.org": "Cadarnhewch eich nodiadau atgoffa ar gyfer \"Gofyn i'r Comisiynydd\"",
                         "default@example.org": 'Confirm your reminders for "Ask the Commissioner"'}
+    # registering again: a language given switches to it; none given keeps the one recorded
+    assert post(bilingual, {"email": "default@example.org", "language": "cy"}).status_code == 202
+    assert post(bilingual, {"email": "cy@example.org"}).status_code == 202
+    with app.app_context(), tenant_scope(bilingual.tenant.id) as tx:
+        assert {r["email"]: r["language"] for r in tx.all("select email, language from registrations")} == \
+            {"cy@example.org": "cy", "default@example.org": "cy"}
