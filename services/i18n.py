@@ -86,6 +86,26 @@ def select_locale() -> str:
     return request.accept_languages.best_match(allowed) or allowed[0]
 
 
+def offered_language(requested: str | None) -> str | None:
+    """`requested` when the current tenant offers it (None stays None, meaning "the default");
+    otherwise ValidationFailed naming the languages it does offer."""
+    if requested is None:
+        return None
+    offered = tenant_languages()
+    if requested not in offered:
+        from tenants.errors import ValidationFailed
+
+        raise ValidationFailed(f"language: use one of this organisation's languages ({', '.join(offered)}).",
+                               field="language")
+    return requested
+
+
+def reading_language(posted: str | None) -> str:
+    """The language a resident is reading in: the one their page posted (the embed has no cookie
+    to carry it) when the tenant offers it, else the request's own."""
+    return posted if posted in tenant_languages() else current_lang()
+
+
 def current_lang() -> str:
     locale = get_locale()
     return locale.language if locale else "en"

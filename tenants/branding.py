@@ -32,7 +32,7 @@ DEFAULTS = {
     "brand": {"primary": DEFAULT_PRIMARY, "accent": DEFAULT_ACCENT, "logo": None, "version": 0},
     "welcome_text": "", "footer_links": [], "privacy_url": "", "signposting_text": "",
     "room_defaults": {"mode": "moderated", "votes_enabled": True, "slow_mode_seconds": 30},
-    "retention_days": 365, "languages": ["en"],
+    "retention_days": 365, "languages": ["en"], "embed_domains": [],
 }
 
 
@@ -188,6 +188,18 @@ def update_defaults(tx: Tx, staff: Staff, data: dict) -> dict:
     _save(tx, changes)
     audit.record_staff(tx, staff, "settings.defaults_updated", "tenant", tx.tenant_id,
                        {k: v for k, v in changes.items() if before.get(k) != v})
+    return tenant_settings(tx)
+
+
+def update_embed_domains(tx: Tx, staff: Staff, data: dict) -> dict:
+    """The websites allowed to show the tenant's chats in a frame (checked origins, in order)."""
+    require(staff.role, "settings.edit")
+    before = tenant_settings(tx)["embed_domains"]
+    after = data["embed_domains"]
+    _save(tx, {"embed_domains": after})
+    audit.record_staff(tx, staff, "settings.embed_domains_updated", "tenant", tx.tenant_id,
+                       {"added": [o for o in after if o not in before], "removed": [o for o in before if o not in after],
+                        "embed_domains": after})
     return tenant_settings(tx)
 
 

@@ -26,6 +26,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from psycopg import sql
 
 from services.config import Config
@@ -74,16 +75,20 @@ def brand_colour(settings: dict | None) -> str:
     return value if _HEX.match(value) else DEFAULT_BRAND
 
 
-def render(template: str, **context) -> Rendered:
-    """`mail/<template>.txt` (first line `Subject: ...`, then the plain text) and `mail/<template>.html`.
+def render(template: str, lang: str = "en", **context) -> Rendered:
+    """`mail/<template>.txt` (first line `Subject: ...`, then the plain text) and `mail/<template>.html`,
+    in `lang` (`force_locale`, so the templates' gettext and Babel dates follow the reader, not
+    the request or worker that sends it).
 
-    Every string lives in the templates, so a translation swaps templates, not code.
+    Every string lives in the templates (wrapped for Flask-Babel), so a translation swaps
+    catalogues, not code. Compute language-dependent values (dates, words) inside `in_language`.
     """
-    text = render_template(f"mail/{template}.txt", **context)
+    with force_locale(lang):
+        text = render_template(f"mail/{template}.txt", lang=lang, **context)
+        html = render_template(f"mail/{template}.html", lang=lang, **context)
     first, _, body = text.partition("\n")
     if not first.startswith("Subject: "):
         raise ValueError(f"mail/{template}.txt must start with a 'Subject: ' line")
-    html = render_template(f"mail/{template}.html", **context)
     return Rendered(subject=first[len("Subject: "):].strip(), text=body.lstrip("\n"), html=html)
 
 

@@ -26,7 +26,7 @@ def _ok(schema: str, description: str) -> dict:
 
 
 @lru_cache(maxsize=64)
-def _spec(server: str) -> dict:
+def _spec(server: str, languages: tuple[str, ...]) -> dict:
     spec = APISpec(
         title="Townhall API", version="1.0.0", openapi_version="3.1.0", plugins=[MarshmallowPlugin()],
         info={"description": "Rooms, published questions and answers, and transcripts of one tenant's webchats. "
@@ -63,8 +63,11 @@ def _spec(server: str) -> dict:
         "responses": {"202": {"description": "A confirmation link was sent (or the address was already registered)",
                               "content": {"application/json": {"schema": "RegistrationAccepted"}}},
                       **_errors(401, 403, 404, 409, 422)}}})
-    return spec.to_dict()
+    document = spec.to_dict()
+    # a tenant's own document offers only its languages (the API refuses the others)
+    document["components"]["schemas"]["RegistrationRequest"]["properties"]["language"]["enum"] = [*languages, None]
+    return document
 
 
-def build_spec(server: str = "/api/v1") -> dict:
-    return _spec(server)
+def build_spec(server: str = "/api/v1", languages: tuple[str, ...] = ("en", "cy")) -> dict:
+    return _spec(server, tuple(languages))

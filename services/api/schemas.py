@@ -73,6 +73,10 @@ class RegistrationRequestSchema(Schema):
 
     email = fields.Email(required=True, validate=validate.Length(max=254),
                          metadata={"description": "The resident's address; it is sent a link to confirm (double opt-in)"})
+    language = fields.String(load_default=None, validate=validate.OneOf(("en", "cy")),
+                             metadata={"description": "The language the resident reads in (en or cy, one the "
+                                                      "organisation offers); every email to them is in it. "
+                                                      "Default: the chat's language"})
 
 
 class RegistrationAcceptedSchema(Schema):

@@ -11,6 +11,7 @@ from services.api.openapi import build_spec
 from services.api.schemas import (QuestionListSchema, RegistrationAcceptedSchema, RegistrationRequestSchema,
                                   RoomListSchema, RoomQuerySchema, RoomSchema, TranscriptSchema)
 from services.extensions import csrf
+from services.i18n import offered_language, tenant_languages
 from services.live.queries import public_snapshot
 from services.residents import registrations
 from services.rooms.lifecycle import PUBLIC_STATES
@@ -75,7 +76,8 @@ def room_view(room: dict) -> dict:
 @bp.get("/openapi.json")
 def openapi():
     """This tenant's copy of the document: its servers entry points here."""
-    return jsonify(build_spec(server=url_for(".openapi", _external=True).rsplit("/", 1)[0]))
+    return jsonify(build_spec(server=url_for(".openapi", _external=True).rsplit("/", 1)[0],
+                              languages=tuple(tenant_languages())))
 
 
 @bp.get("/rooms")
@@ -127,7 +129,8 @@ def transcript(room_id):
 def register(room_id):
     """A force's own sign-up form registering a resident for reminders: the resident still confirms."""
     data = load(RegistrationRequestSchema, request.get_json(silent=True))
+    language = offered_language(data["language"])
     with tenant_scope(g.tenant.id) as tx:
-        row = registrations.register(tx, room_id, data["email"])
+        row = registrations.register(tx, room_id, data["email"], language=language)
     body = RegistrationAcceptedSchema().dump({"room_id": row["room_id"], "status": "pending_confirmation"})
     return jsonify(body), 202

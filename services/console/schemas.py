@@ -1,8 +1,10 @@
 """Console form input, validated at the edge. Messages say what to fix; they show next to the field."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, time, timedelta
 
+from flask import current_app, has_app_context
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from services.rooms.schemas import LONDON, MODES
@@ -11,6 +13,10 @@ from tenants.auth import ROLES
 EMAIL_INVALID = "Enter an email address like name@force.police.uk."
 ROLE_CHOICE = "Choose admin, host or moderator."
 MAX_FOOTER_LINKS = 8
+MAX_EMBED_ORIGINS = 20
+# a website origin: https, a host name with a dot (or "*." for every subdomain), an optional port
+HTTPS_ORIGIN = re.compile(r"^https://(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}(:(?P<port>\d{1,5}))?$")
+LOCAL_ORIGIN = re.compile(r"^http://(localhost|127\.0\.0\.1)(:(?P<port>\d{1,5}))?$")
 
 
 class FormSchema(Schema):
@@ -67,12 +73,19 @@ class InviteSchema(PersonSchema):
                          error_messages={"required": "Choose a role."})
 
 
+def numbered_lines(value) -> list[tuple[int, str]]:
+    """A textarea's lines, numbered from 1 (what a form posts is text; anything else is refused)."""
+    if value is not None and not isinstance(value, str):
+        raise ValidationError("Enter text, one entry a line.")
+    return list(enumerate((value or "").splitlines(), start=1))
+
+
 class FooterLinks(fields.Field):
     """A textarea, one link a line: `Label | https://address`."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         links = []
-        for number, line in enumerate((value or "").splitlines(), start=1):
+        for number, line in numbered_lines(value):
             if not line.strip():
                 continue
             label, bar, url = line.partition("|")
@@ -86,6 +99,44 @@ class FooterLinks(fields.Field):
         if len(links) > MAX_FOOTER_LINKS:
             raise ValidationError(f"Use at most {MAX_FOOTER_LINKS} footer links.")
         return links
+
+
+class EmbedOrigins(fields.Field):
+    """A textarea, one website a line: the origins allowed to frame the tenant's chats (CSP
+    `frame-ancestors`). https only; http://localhost (or 127.0.0.1) for testing, never in production."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        origins: list[str] = []
+        for number, line in numbered_lines(value):
+            entry = line.strip()
+            if entry:
+                origin = _embed_origin(number, entry)
+                if origin not in origins:
+                    origins.append(origin)
+        if len(origins) > MAX_EMBED_ORIGINS:
+            raise ValidationError(f"List at most {MAX_EMBED_ORIGINS} websites; you listed {len(origins)}.")
+        return origins
+
+
+def _embed_origin(number: int, entry: str) -> str:
+    shown = entry if len(entry) <= 80 else entry[:77] + "..."
+    origin = entry.lower().removesuffix("/")
+    local = LOCAL_ORIGIN.match(origin)
+    if local and (not has_app_context() or current_app.config["TOWNHALL"].is_production):
+        raise ValidationError(f"Line {number}: “{shown}” is for testing on your own computer and is not allowed "
+                              "here. Give your website's https:// address.")
+    match = local or HTTPS_ORIGIN.match(origin)
+    if match is None:
+        why = "must start with https://" if not origin.startswith("https://") else "is not a website address on its own"
+        raise ValidationError(f"Line {number}: “{shown}” {why}. Give only the start of the address, "
+                              "for example https://www.example.police.uk (no path, spaces or other characters).")
+    if match.group("port") and not 1 <= int(match.group("port")) <= 65535:
+        raise ValidationError(f"Line {number}: “{shown}” has a port that does not exist (use 1 to 65535).")
+    return origin
+
+
+class EmbedSchema(FormSchema):
+    embed_domains = EmbedOrigins(load_default=list)
 
 
 class BrandingSchema(FormSchema):

@@ -1,5 +1,6 @@
 """Settings (admins): branding with a server-rendered preview, the logo, chat defaults, retention
-and languages; and the audit log viewer with filters and a CSV export."""
+and languages, the websites allowed to embed the chats; and the audit log viewer with filters and
+a CSV export."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +11,7 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 
 from services.branding.views import brand_css, css_response
 from services.console.auth import current_staff, staff_required
-from services.console.schemas import (AuditFilterSchema, BrandingSchema, DefaultsSchema, SsoSchema,
+from services.console.schemas import (AuditFilterSchema, BrandingSchema, DefaultsSchema, EmbedSchema, SsoSchema,
                                       london_day_bounds)
 from services.console.views import bp
 from services.forms import attempt, submit
@@ -101,6 +102,18 @@ def settings_defaults():
     if errors:
         return _settings_page(errors, {"defaults": _with_lists(("languages",))}, status=400)
     flash("Settings saved.", "success")
+    return redirect(url_for(".settings"))
+
+
+@bp.post("/settings/embed")
+@staff_required
+def settings_embed():
+    require(current_staff().role, "settings.edit")
+    _, errors = submit(EmbedSchema, request.form,
+                       lambda tx, data: branding.update_embed_domains(tx, current_staff(), data))
+    if errors:
+        return _settings_page(errors, {"embed": request.form}, status=400)
+    flash("Embedding websites saved. Only these websites can show your chats.", "success")
     return redirect(url_for(".settings"))
 
 

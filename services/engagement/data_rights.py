@@ -74,16 +74,18 @@ def _read_token(token: str, tenant_id) -> str:
 
 def request_rights(tx: Tx, email: str, kind: str, lang: str = "en") -> dict | None:
     """Record a request and mail its verification link, only when the tenant holds the email
-    (a registration); the caller shows the same answer either way, so the form reveals nothing."""
+    (a registration); the caller shows the same answer either way, so the form reveals nothing.
+    `lang` is the page's language: the verification and the export email are written in it."""
     from workers.mail import brand_colour, queue_mail, render
 
     email = email.strip().lower()
     if not tx.value("select exists (select 1 from registrations where email = %s)", [email]):
         return None
-    row = tx.one("insert into data_requests (tenant_id, email, kind) values (%s, %s, %s) returning *",
-                 [tx.tenant_id, email, kind])
+    row = tx.one("insert into data_requests (tenant_id, email, kind, language) values (%s, %s, %s, %s) returning *",
+                 [tx.tenant_id, email, kind, lang])
     tenant = tx.one("select slug, name, settings from tenants where id = %s", [tx.tenant_id])
-    verify_url = tenant_url(tenant["slug"], f"/your-data/verify/{make_token(tx.tenant_id, row['id'])}")
+    verify_url = tenant_url(tenant["slug"], f"/your-data/verify/{make_token(tx.tenant_id, row['id'])}") \
+        + (f"?lang={lang}" if lang != "en" else "")
     rendered = render("data_request", tenant=tenant, brand=brand_colour(tenant["settings"]), lang=lang,
                       kind=kind, verify_url=verify_url)
     queue_mail(tx, ref=f"data-request:{row['id']}", kind="data_request", to=email, rendered=rendered,
@@ -207,7 +209,7 @@ def complete(tx: Tx, staff, request_id) -> dict:
     tenant = tx.one("select slug, name, settings from tenants where id = %s", [tx.tenant_id])
     if row["kind"] == "access":
         outcome = {"registrations": len(export["registrations"]), "questions": len(export["questions"])}
-        rendered = render("data_export", tenant=tenant, brand=brand_colour(tenant["settings"]), lang="en",
+        rendered = render("data_export", tenant=tenant, brand=brand_colour(tenant["settings"]), lang=row["language"],
                           export=export)
         data = json.dumps(export, indent=2, ensure_ascii=False).encode()
         queue_mail(tx, ref=f"data-export:{row['id']}", kind="data_export", to=row["email"], rendered=rendered,

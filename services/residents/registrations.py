@@ -56,9 +56,14 @@ def _registration(tx: Tx, registration_id, *, for_update: bool = False) -> dict:
 
 # --- residents ---------------------------------------------------------------------------
 
-def register(tx: Tx, room_id, email: str, *, now: datetime | None = None) -> dict:
+def register(tx: Tx, room_id, email: str, *, language: str | None = None, now: datetime | None = None) -> dict:
     """Record interest and send the confirmation link. The same answer whether or not the address
-    was already registered, so the form never reveals who registered."""
+    was already registered, so the form never reveals who registered.
+
+    `language` is the one the resident was reading in (the caller checks it is one the tenant
+    offers); every email to this registration is in it. Registering again in another language
+    switches to it. None means the room's language for a new registration, and no change for an
+    existing one."""
     now = now or datetime.now(timezone.utc)
     room = get_public_room(tx, room_id)
     if room["state"] not in REGISTERING_STATES:
@@ -66,8 +71,8 @@ def register(tx: Tx, room_id, email: str, *, now: datetime | None = None) -> dic
     row = tx.one(
         "insert into registrations (tenant_id, room_id, email, language) values (%s, %s, %s, %s)"
         " on conflict (room_id, email) do update set status = case when registrations.status = 'unsubscribed'"
-        " then 'pending' else registrations.status end returning *",
-        [tx.tenant_id, room["id"], email.lower(), room["language"]])
+        " then 'pending' else registrations.status end, language = coalesce(%s, registrations.language) returning *",
+        [tx.tenant_id, room["id"], email.lower(), language or room["language"], language])
     if row["status"] == "pending":
         # at most one confirmation message per registration per hour
         bucket = now.strftime("%Y%m%d%H")

@@ -15,3 +15,5 @@ class RegisterSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254),
                          error_messages={"invalid": "Enter an email address like name@example.com.",
                                          "required": "Enter your email address."})
+    # the page's language, posted by the form (emails follow it); anything else means the request's
+    language = fields.String(load_default=None, validate=validate.Length(max=8))

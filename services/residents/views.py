@@ -18,7 +18,7 @@ from services.engagement import data_rights
 from services.residents import actions, registrations
 from services.residents.schemas import JoinSchema, RegisterSchema
 from services.media.queries import get_media, public_media
-from services.i18n import current_lang
+from services.i18n import current_lang, reading_language
 from services.residents.accessibility import statement
 from services.residents.strings import room_script_strings, signposting
 from services.rooms.lifecycle import ASKING_STATES
@@ -143,18 +143,15 @@ def ask(room_id):
 
 # --- registrations for reminders ---------------------------------------------------------
 
-REGISTERED = ("Thank you. If this address is not registered yet, we have sent it an email: "
-              "open the link in it to confirm your reminders.")
-
-
 @bp.post("/rooms/<room_id>/register")
 def register(room_id):
     try:
         data = load(RegisterSchema, request.form)
         ratelimit.hit(f"register:{g.tenant.id}:{client_ip()}", limit=10, window_seconds=3600,
-                      message="Too many registrations from your connection. Please try again later.")
+                      message=_("Too many registrations from your connection. Please try again later."))
         with tenant_scope(g.tenant.id) as tx:
-            registration = registrations.register(tx, room_id, data["email"])
+            registration = registrations.register(tx, room_id, data["email"],
+                                                  language=reading_language(data["language"]))
             if _participant_id(registration["room_id"]):   # joined earlier in this browser
                 data_rights.link(tx, registration["id"], _participant_id(registration["room_id"]))
         remembered = dict(session.get("registrations", {}))
@@ -165,7 +162,8 @@ def register(room_id):
             raise
         flash(exc.message, "error")
         return redirect(url_for(".room", room_id=room_id, _anchor="register"))
-    flash(REGISTERED, "success")
+    flash(_("Thank you. If this address is not registered yet, we have sent it an email: "
+            "open the link in it to confirm your reminders."), "success")
     return redirect(url_for(".room", room_id=room_id, _anchor="register"))
 
 

@@ -3,7 +3,6 @@ changes every string on it that is not the tenant's or residents' own content.""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -11,10 +10,13 @@ from babel.messages.pofile import read_po
 from playwright.sync_api import expect
 
 from tests.browser.conftest import wait_connected
+from tests.support.i18n import text_nodes, untranslated
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "services" / "translations" / "cy" / "LC_MESSAGES" / "messages.po"
-METHODS = [("services/templates/**.html", "jinja2"), ("services/**.py", "python"), ("tenants/**.py", "python")]
+METHODS = [("services/templates/**.html", "jinja2"), ("services/templates/mail/**.txt", "jinja2"),
+           ("services/**.py", "python"), ("tenants/**.py", "python"),
+           ("workers/**.py", "python")]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
@@ -45,38 +47,6 @@ def test_every_translatable_string_has_a_welsh_translation():
     assert not problems, f"{len(problems)} Welsh catalogue problem(s):\n" + "\n".join(problems)
 
 
-class TextNodes(HTMLParser):
-    """Visible text and the attributes a screen reader speaks, inside <main>, header and footer."""
-    SPOKEN = ("aria-label", "title", "placeholder", "alt")
-
-    def __init__(self):
-        super().__init__()
-        self.nodes: list[str] = []
-        self.skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "template"):
-            self.skip += 1
-        for name, value in attrs:
-            if name in self.SPOKEN and value and not self.skip:
-                self.nodes.append(value.strip())
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style", "template"):
-            self.skip -= 1
-
-    def handle_data(self, data):
-        text = " ".join(data.split())
-        if text and not self.skip:
-            self.nodes.append(text)
-
-
-def text_nodes(html: str) -> list[str]:
-    parser = TextNodes()
-    parser.feed(html)
-    return parser.nodes
-
-
 def own_content(showcase) -> set[str]:
     """What the tenant, its staff and residents wrote: it stays in the language they wrote it in."""
     from tenants.db import tenant_scope
@@ -92,15 +62,6 @@ def own_content(showcase) -> set[str]:
         for poll in tx.all("select prompt, options from polls"):
             texts |= {poll["prompt"], *(o["label"] for o in poll["options"])}
     return texts | {showcase.tenant.name, "Townhall", "English", "Cymraeg", "✔", "·", "–", ":", ","}
-
-
-def untranslated(english: list[str], welsh: list[str], allowed: set[str]) -> list[str]:
-    def is_content(text: str) -> bool:
-        stripped = re.sub(r": \d+$", "", text).strip(" .,:;()–·✔")  # a poll option and its count
-        return (not stripped or stripped in allowed or text in allowed or re.fullmatch(r"[\d\s:/.,%-]+", stripped)
-                or re.fullmatch(r"[\w.:-]+/\S*", stripped)   # a web address
-                or any(text.strip(" ,:") == a for a in allowed))
-    return sorted({t for t in set(english) & set(welsh) if not is_content(t)})
 
 
 RESIDENT_PAGES = ["/", "/rooms/{scheduled}", "/rooms/{live}", "/rooms/{closed}", "/rooms/{live}/embed",

@@ -189,3 +189,43 @@ def test_registrations_need_the_write_scope_and_stay_double_opt_in(app_ctx, make
     assert rows == [{"email": "jo@example.org", "status": "pending"}]
     with tenant_scope(other.tenant.id) as tx:
         assert tx.value("select count(*) from registrations") == 0
+
+
+def test_a_registration_records_the_residents_language_among_the_tenants_own(app, client):
+    """`language` (optional) decides the language of every email; it must be one the tenant offers,
+    and without it the chat's language is used. No app context is held across requests, so each
+    request reads its own tenant's languages."""
+    from tests.support.worlds import build_world, make_tenant
+
+    with app.app_context():
+        bilingual = build_world(state="scheduled", tenant=make_tenant(settings={"languages": ["en", "cy"]}),
+                                title_cy="Gofyn i'r Comisiynydd")
+        english_only = build_world(state="scheduled")
+        tokens_ = {w.tenant.id: make_token(w, scopes=("write",)) for w in (bilingual, english_only)}
+
+    def post(world, body):
+        return client.post(f"/t/{world.tenant.slug}/api/v1/rooms/{world.room['id']}/registrations", json=body,
+                           headers=bearer(tokens_[world.tenant.id]))
+
+    refused = post(english_only, {"email": "cy@example.org", "language": "cy"})
+    assert refused.status_code == 422 and refused.json["field"] == "language"
+    assert "use one of this organisation's languages (en)" in refused.json["message"]
+    unknown = post(bilingual, {"email": "fr@example.org", "language": "fr"})
+    assert unknown.status_code == 422 and unknown.json["field"] == "language"
+    assert post(bilingual, {"email": "cy@example.org", "language": "cy"}).status_code == 202
+    assert post(bilingual, {"email": "default@example.org"}).status_code == 202
+    with app.app_context():
+        with tenant_scope(english_only.tenant.id) as tx:
+            assert tx.value("select count(*) from registrations") == 0
+        with tenant_scope(bilingual.tenant.id) as tx:
+            assert {r["email"]: r["language"] for r in tx.all("select email, language from registrations")} == \
+                {"cy@example.org": "cy", "default@example.org": "en"}
+            subjects = {r["to_address"]: r["subject"] for r in tx.all("select to_address, subject from outbound_mail")}
+    assert subjects == {"cy@example.org": "Cadarnhewch eich nodiadau atgoffa ar gyfer \"Gofyn i'r Comisiynydd\"",
+                        "default@example.org": 'Confirm your reminders for "Ask the Commissioner"'}
+    # registering again: a language given switches to it; none given keeps the one recorded
+    assert post(bilingual, {"email": "default@example.org", "language": "cy"}).status_code == 202
+    assert post(bilingual, {"email": "cy@example.org"}).status_code == 202
+    with app.app_context(), tenant_scope(bilingual.tenant.id) as tx:
+        assert {r["email"]: r["language"] for r in tx.all("select email, language from registrations")} == \
+            {"cy@example.org": "cy", "default@example.org": "cy"}

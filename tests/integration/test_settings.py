@@ -106,8 +106,12 @@ def test_only_admins_reach_settings_and_the_audit_log(app, make_tenant, make_sta
         for path in ("settings", "audit", "audit.csv", "staff"):
             assert client.get(console(tenant, path)).status_code == 403, (role, path)
         assert client.post(console(tenant, "settings/branding"), data={**GOOD, "intent": "save"}).status_code == 403
+        assert client.post(console(tenant, "settings/embed"),
+                           data={"embed_domains": "https://evil.example.org"}).status_code == 403, role
     with tenant_scope(tenant.id) as tx:
         assert tx.value("select name from tenants") == tenant.name
+        assert tx.value("select settings->'embed_domains' from tenants") is None
+        assert tx.value("select count(*) from audit_log where action like 'settings.%'") == 0
 
 
 def test_audit_log_filters_and_csv_export_guard_against_formulas(app, make_tenant, make_staff):
@@ -144,3 +148,66 @@ def test_audit_log_filters_and_csv_export_guard_against_formulas(app, make_tenan
     assert not any(c[:1] in "=+-@" for c in cells if c)
     only_old = client.get(console(tenant, "audit.csv"), query_string={"action": "old.thing"})
     assert len(list(csv.reader(io.StringIO(only_old.text)))) == 2
+
+
+def _frame_ancestors(client, tenant, room_id) -> str:
+    csp = client.get(f"/t/{tenant.slug}/rooms/{room_id}/embed").headers["Content-Security-Policy"]
+    return re.search(r"frame-ancestors ([^;]*)", csp).group(1)
+
+
+def test_admin_lists_the_websites_that_can_embed_chats_and_the_embed_allows_exactly_those(app):
+    """No app context is held across requests (settings are read once per request, as in production)."""
+    from tests.support.worlds import build_world
+
+    with app.app_context():
+        world = build_world()
+        tenant = world.tenant
+        client, _ = admin_client(app, tenant, world.admin)
+    resident = app.test_client()
+    assert _frame_ancestors(resident, tenant, world.room["id"]) == "'self'"
+    page = client.get(console(tenant, "settings"))
+    assert 'id="embed_domains"' in page.text and "/rooms/CHAT-ID/embed" in page.text   # with the embed code
+
+    saved = client.post(console(tenant, "settings/embed"), data={
+        "embed_domains": " https://www.Example.police.uk/ \n\nhttps://news.example.police.uk:8443\n"
+                         "https://*.neighbourhood.example.police.uk\nhttps://www.example.police.uk\n"
+                         "http://localhost:8080"})
+    assert saved.status_code == 302
+    allowed = ["https://www.example.police.uk", "https://news.example.police.uk:8443",
+               "https://*.neighbourhood.example.police.uk", "http://localhost:8080"]   # tidied, repeats dropped
+    assert _frame_ancestors(resident, tenant, world.room["id"]) == " ".join(["'self'", *allowed])
+    assert "https://news.example.police.uk:8443" in client.get(console(tenant, "settings")).text
+    with app.app_context(), tenant_scope(tenant.id) as tx:
+        assert tx.value("select settings->'embed_domains' from tenants") == allowed
+        entry = tx.one("select actor_label, details from audit_log where action = 'settings.embed_domains_updated'")
+    assert world.admin.email in entry["actor_label"] and entry["details"]["added"] == allowed
+
+    for bad, message in (
+            ("https://www.example.police.uk\nftp://files.example.org",
+             "Line 2: “ftp://files.example.org” must start with https://"),
+            ("http://www.example.police.uk", "Line 1: “http://www.example.police.uk” must start with https://"),
+            ("https://www.example.police.uk/news/chat", "“https://www.example.police.uk/news/chat” is not a website"
+                                                        " address on its own"),
+            ("https://www.example.police.uk 'unsafe-inline'", "is not a website address on its own"),
+            ("https://www.example.police.uk:99999", "has a port that does not exist"),
+            ("\n".join(f"https://site{n}.example.police.uk" for n in range(21)), "at most 20 websites; you listed 21")):
+        refused = client.post(console(tenant, "settings/embed"), data={"embed_domains": bad})
+        assert refused.status_code == 400, bad
+        assert message in field_error(refused.text, "embed_domains"), refused.text
+        assert 'href="#embed_domains"' in refused.text        # in the error summary too
+    with app.app_context(), tenant_scope(tenant.id) as tx:
+        assert tx.value("select settings->'embed_domains' from tenants") == allowed, "nothing saved on error"
+        assert tx.value("select count(*) from audit_log where action = 'settings.embed_domains_updated'") == 1
+    assert _frame_ancestors(resident, tenant, world.room["id"]) == " ".join(["'self'", *allowed])
+
+    original = app.config["TOWNHALL"]
+    app.config["TOWNHALL"] = original.with_overrides(env="production")   # http://localhost is for testing only
+    try:
+        local = client.post(console(tenant, "settings/embed"), data={"embed_domains": "http://localhost:8080"})
+    finally:
+        app.config["TOWNHALL"] = original
+    assert local.status_code == 400
+    assert "is for testing on your own computer and is not allowed here" in field_error(local.text, "embed_domains")
+
+    assert client.post(console(tenant, "settings/embed"), data={"embed_domains": ""}).status_code == 302
+    assert _frame_ancestors(resident, tenant, world.room["id"]) == "'self'"
