@@ -21,7 +21,8 @@ def test_ten_wrong_passwords_lock_the_account_and_are_audited(app, make_tenant, 
         response = sign_in(client, tenant, moderator.email, password=f"wrong-password-{attempt}")
         assert response.status_code == 400
     locked = sign_in(client, tenant, moderator.email)          # the right password, too late
-    assert locked.status_code == 400 and "locked for 15 minutes" in locked.text
+    assert locked.status_code == 429 and "locked for 15 minutes" in locked.text
+    assert int(locked.headers["Retry-After"]) == 15 * 60
     assert _audit(tenant, moderator.id) == ["staff.sign_in_failed"] * 9 + ["staff.sign_in_locked"]
     with tenant_scope(tenant.id) as tx:
         row = tx.one("select locked_until > now() + interval '14 minutes' as locked, ip from audit_log"

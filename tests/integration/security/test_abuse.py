@@ -67,7 +67,9 @@ def test_a_flood_of_questions_is_throttled_without_slowing_others(app_ctx, env, 
         p95 = latencies[int(len(latencies) * 0.95) - 1]
         print(f"flood of {FLOOD} answered in {flood_seconds:.2f}s; others' acks: {len(latencies)} calls, "
               f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
-        assert p95 < 0.5
+        # Generous for a shared 2-core machine: a flood that reached PostgreSQL (1,000 transactions) would
+        # hold the others for seconds; the budget answers it from memory.
+        assert p95 < 2.0, f"others waited {p95 * 1000:.0f} ms at p95 during the flood"
         with tenant_scope(world.tenant.id) as tx:
             assert tx.value("select count(*) from questions where participant_id = %s", [world.room["id"]]) == 0
             assert tx.value("select count(*) from questions where body like 'Flood question%%'") == 5
