@@ -15,6 +15,8 @@ ROOM_ID = {"name": "room_id", "in": "path", "required": True, "schema": {"type":
 
 
 def _errors(*codes: int) -> dict:
+    """The listed error responses, and 429 (every operation is rate limited per token)."""
+    codes = (*codes, 429)
     text = {400: "Bad request", 401: "No valid API token", 403: "The token lacks the scope, or the service is paused",
             404: "Not found (another tenant's room is not found either)", 409: "The room no longer takes this",
             422: "Invalid input", 429: "Too many requests: wait and try again"}

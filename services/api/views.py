@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import Blueprint, g, jsonify, request, url_for
 
+from services import ratelimit
 from services.api import tokens
 from services.api.openapi import build_spec
 from services.api.schemas import (QuestionListSchema, RegistrationAcceptedSchema, RegistrationRequestSchema,
@@ -13,6 +14,7 @@ from services.api.schemas import (QuestionListSchema, RegistrationAcceptedSchema
 from services.extensions import csrf
 from services.i18n import offered_language, tenant_languages
 from services.live.queries import public_snapshot
+from services.request_info import client_ip
 from services.residents import registrations
 from services.rooms.lifecycle import PUBLIC_STATES
 from services.rooms.queries import get_public_room
@@ -22,6 +24,8 @@ from tenants.db import tenant_scope
 from tenants.errors import DomainError, Forbidden, NotFound
 
 bp = tenant_blueprint("api", __name__, "/api/v1")
+REQUESTS_PER_MINUTE = 600        # per token: ten a second is plenty for a force website or a CMS
+BAD_TOKENS_PER_NETWORK = 100     # wrong tokens per network an hour
 csrf.exempt(bp)
 platform_bp = Blueprint("api_platform", __name__)
 
@@ -43,10 +47,7 @@ def token_required(scope: str):
         def wrapper(*args, **kwargs):
             header = request.headers.get("Authorization", "")
             raw = header[7:].strip() if header[:7].lower() == "bearer " else None
-            with tenant_scope(g.tenant.id) as tx:
-                token = tokens.authenticate(tx, raw)
-            if token is None:
-                raise Unauthorized("Send a valid API token: Authorization: Bearer <token>.")
+            token = _authenticate(raw)
             if scope not in token["scopes"]:
                 raise Forbidden(f"This token does not have the {scope} scope.")
             if g.tenant.is_suspended:
@@ -55,6 +56,25 @@ def token_required(scope: str):
             return view(*args, **kwargs)
         return wrapper
     return decorate
+
+
+def _authenticate(raw: str | None) -> dict:
+    """The token's row, within its request budget. Wrong tokens are counted per network and refused
+    in bulk before the database is asked (guessing is hopeless anyway: 256 random bits)."""
+    guesses = f"api-bad-token:{ratelimit.network_key(client_ip())}"
+    if raw:
+        ratelimit.check(guesses, limit=BAD_TOKENS_PER_NETWORK, window_seconds=3600,
+                        message="Too many requests with a wrong API token from your network. Try again later.")
+    with tenant_scope(g.tenant.id) as tx:
+        token = tokens.authenticate(tx, raw)
+    if token is None:
+        if raw:
+            ratelimit.count(guesses, window_seconds=3600)
+        raise Unauthorized("Send a valid API token: Authorization: Bearer <token>.")
+    ratelimit.hit(f"api:{token['id']}", limit=REQUESTS_PER_MINUTE, window_seconds=60,
+                  message=f"This token has made more than {REQUESTS_PER_MINUTE} requests in a minute. "
+                          "Wait for the time in Retry-After.")
+    return token
 
 
 @bp.after_request

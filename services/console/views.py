@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from services import ratelimit
 from services.console.auth import (clear_session_cookie, current_staff, safe_next, session_token,
                                    set_session_cookie, staff_required)
 from services.console.schemas import SignInSchema
@@ -17,6 +16,7 @@ from services.live.queries import public_snapshot, staff_queue
 from services.engagement.queries import moderation_extras
 from services.live.tokens import LiveIdentity, make_token
 from services.request_info import client_ip
+from services.sign_in_limit import limited_sign_in
 from services.rooms import actions as room_actions
 from services.rooms.queries import get_room, handed_to, list_rooms, panelist_rooms, room_staff
 from services.rooms.schemas import RoomSchema, london
@@ -29,10 +29,6 @@ from tenants.errors import DomainError, RateLimited
 from tenants.roles import can, require, require_room
 
 bp = tenant_blueprint("console", __name__, "/console")
-# Failed sign-ins per network, all tenants together: an office NAT is shared by many staff, so only
-# failures count (each account also locks after 10 of its own).
-SIGN_IN_FAILURES_PER_NETWORK = 30
-SIGN_IN_WINDOW = 15 * 60
 
 
 @bp.before_request
@@ -50,21 +46,12 @@ def staff_can(permission: str) -> bool:
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     if request.method == "POST":
-        network = f"sign-in:{ratelimit.network_key(client_ip())}"
-
         def check():
-            ratelimit.check(network, limit=SIGN_IN_FAILURES_PER_NETWORK, window_seconds=SIGN_IN_WINDOW,
-                            message="There have been too many failed sign-in attempts from your network. "
-                                    "Wait 15 minutes and try again.")
             data = load(SignInSchema, request.form)
             with tenant_scope(g.tenant.id) as tx:
-                outcome = auth.sign_in(tx, email=data["email"], password=data["password"], ip=client_ip())
-            if outcome.error:
-                ratelimit.count(network, window_seconds=SIGN_IN_WINDOW)
-                raise outcome.error
-            return outcome
+                return auth.sign_in(tx, email=data["email"], password=data["password"], ip=client_ip())
         try:
-            outcome = check()
+            outcome = limited_sign_in(check)
         except RateLimited as exc:   # the network's limit or a locked account: say when to come back
             return _sign_in_page({"form": exc.message}, 429, {"Retry-After": str(exc.retry_after)})
         except DomainError as exc:

@@ -4,17 +4,18 @@ from __future__ import annotations
 import segno
 from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 
-from services.forms import attempt, with_code
+from services.forms import attempt, field_errors, with_code
 from services.ids import parse_uuid
 from services.platform import auth
 from services.platform.schemas import (BillingSchema, CreditSchema, InvoiceStatusSchema,
                                        SearchSchema, SignInSchema, StateSchema)
 from services.request_info import client_ip
+from services.sign_in_limit import limited_sign_in
 from services.usage_chart import usage_bars
 from services.validation import load
 from tenants import billing, platform, platform_auth
 from tenants.db import tenant_scope, unscoped
-from tenants.errors import NotFound
+from tenants.errors import DomainError, NotFound, RateLimited
 from workers import billing as billing_jobs
 
 bp = Blueprint("platform", __name__, url_prefix="/platform")
@@ -43,12 +44,15 @@ def sign_in():
         def check():
             data = load(SignInSchema, request.form)
             with unscoped() as tx:
-                outcome = platform_auth.sign_in(tx, email=data["email"], password=data["password"], ip=client_ip())
-            if outcome.error:
-                raise outcome.error
-            return outcome
-        outcome, errors = attempt(check)
-        if not errors:
+                return platform_auth.sign_in(tx, email=data["email"], password=data["password"], ip=client_ip())
+        try:
+            outcome = limited_sign_in(check)
+        except RateLimited as exc:   # the network's limit or a locked account: say when to come back
+            return render_template("platform/sign_in.html", errors={"form": exc.message}, form=request.form), \
+                429, {"Retry-After": str(exc.retry_after)}
+        except DomainError as exc:
+            errors = field_errors(exc)
+        else:
             step = ".sign_in_code" if outcome.stage == "mfa" else ".totp_setup"
             return auth.set_cookie(redirect(url_for(step)), outcome.token)
     status = 400 if errors else 200

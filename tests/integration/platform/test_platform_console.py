@@ -199,7 +199,7 @@ def test_platform_sign_in_locks_after_repeated_failures_and_codes_work_once(app,
     for _ in range(10):
         assert client.post("/platform/sign-in", data={"email": admin.email, "password": "wrong-password-x"}).status_code == 403
     locked = client.post("/platform/sign-in", data={"email": admin.email, "password": password})
-    assert locked.status_code == 400 and "locked for 15 minutes" in locked.get_data(as_text=True)
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0 and "locked for 15 minutes" in locked.get_data(as_text=True)
     from tenants.db import unscoped
     with unscoped() as tx:
         tx.execute("update platform_admins set locked_until = null where id = %s", [admin.id])

@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 
 from services.app import create_app
-from services.console import views as console_views
+from services import sign_in_limit
+from services.api import tokens, views as api_views
 from services.live.events import origin_checker
 from services.request_info import client_ip_from_environ
 from services.residents.actions import JOINS_PER_NETWORK
@@ -84,7 +85,7 @@ def _sign_in(client, tenant, email, password, ip):
 
 
 def test_failed_sign_ins_are_limited_per_network(client, make_tenant, make_staff, monkeypatch):
-    monkeypatch.setattr(console_views, "SIGN_IN_FAILURES_PER_NETWORK", 4)   # 30 in production: argon2 is slow
+    monkeypatch.setattr(sign_in_limit, "FAILURES_PER_NETWORK", 4)   # 30 in production: argon2 is slow
     tenant = make_tenant()
     staff = make_staff(tenant)
     for n in range(4):
@@ -93,6 +94,9 @@ def test_failed_sign_ins_are_limited_per_network(client, make_tenant, make_staff
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
     assert "too many failed sign-in attempts from your network" in blocked.get_data(as_text=True)
     assert "th_staff" not in blocked.headers.get("Set-Cookie", "")
+    platform = client.post("/platform/sign-in", data={"email": "ops@townhall.example", "password": "x" * 12},
+                           environ_base={"REMOTE_ADDR": "198.51.100.20"})   # one count for both consoles
+    assert platform.status_code == 429 and int(platform.headers["Retry-After"]) > 0
     assert _sign_in(client, tenant, staff.email, PASSWORD, "198.51.100.21").status_code == 302  # another network
     with tenant_scope(tenant.id) as tx:   # the refused attempt never reached the account
         assert tx.value("select failed_logins from staff_users where id = %s", [staff.id]) == 0
@@ -110,6 +114,27 @@ def test_an_unknown_email_takes_as_long_as_a_wrong_password(client, make_tenant,
     known = statistics.median(timed(staff.email) for _ in range(3))
     unknown = statistics.median(timed(f"nobody-{n}@force.police.uk") for n in range(3))
     assert unknown > known * 0.5, f"unknown email {unknown * 1000:.0f} ms vs wrong password {known * 1000:.0f} ms"
+
+
+def test_api_requests_are_limited_per_token_and_wrong_tokens_per_network(client, make_world, monkeypatch):
+    monkeypatch.setattr(api_views, "REQUESTS_PER_MINUTE", 3)
+    monkeypatch.setattr(api_views, "BAD_TOKENS_PER_NETWORK", 2)
+    world = make_world()
+    with tenant_scope(world.tenant.id) as tx:
+        busy, quiet = (tokens.create_token(tx, world.admin, name, ["read"])[1] for name in ("CMS", "Website"))
+    url = f"/t/{world.tenant.slug}/api/v1/rooms"
+
+    def get(token, ip="198.51.100.60"):
+        return client.get(url, headers={"Authorization": f"Bearer {token}"}, environ_base={"REMOTE_ADDR": ip})
+
+    assert [get(busy).status_code for _ in range(3)] == [200, 200, 200]
+    limited = get(busy)
+    assert limited.status_code == 429 and limited.json["error"] == "rate_limited" and int(limited.headers["Retry-After"]) > 0
+    assert get(quiet).status_code == 200                      # each token has its own budget
+
+    assert [get("th_wrong" + "x" * 40, "198.51.100.61").status_code for _ in range(2)] == [401, 401]
+    assert get("th_wrong" + "y" * 40, "198.51.100.61").status_code == 429   # refused before the database is asked
+    assert get(quiet, "198.51.100.62").status_code == 200    # other networks carry on
 
 
 def test_joins_are_limited_per_network_generously(make_world):
