@@ -193,7 +193,7 @@ def render_outputs(data: dict) -> Built:
     context = {"t": data, "when": _when, "duration": _duration, "reasons": REJECTION_REASONS}
     html = render_template("transcripts/_body.html", **context)
     text = render_template("transcripts/transcript.txt", **context) + "\n"
-    document = render_template("transcripts/pdf.html", body=html, **context)
+    document = render_template("transcripts/pdf.html", **context)   # includes the same fragment
     from weasyprint import HTML  # heavy import: only in the process that builds
 
     pdf = HTML(string=document).write_pdf(pdf_variant="pdf/ua-1")
