@@ -13,7 +13,6 @@ byte-identical files. The PDF is WeasyPrint's PDF/UA-1 variant: tagged, with a l
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -28,6 +27,7 @@ from pathlib import Path
 from flask import current_app, render_template
 from psycopg.types.json import Jsonb
 
+from services import csv_safe
 from services.formatting import london
 from services.ids import parse_uuid
 from services.live.queries import poll_counts
@@ -168,7 +168,7 @@ def _duration(seconds: float | None) -> str:
 
 def _csv(data: dict) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_safe.writer(out, lineterminator="\r\n")   # residents' text must not run as a formula
     writer.writerow(CSV_COLUMNS)
     for item in data["timeline"]:
         if item["type"] == "question":
