@@ -1,15 +1,18 @@
 """The cross-tenant attack matrix, generated from the application's own route map and Socket.IO
 handler list: every route and every event is called as an anonymous visitor, as a resident of
-tenant A, and as each staff role of tenant A, with ids belonging to victim tenant B. Each call must
-be refused (a redirect to sign-in, 403, 404, or an acknowledgement with ok: false) without
-showing any of B's data, and B's rows must not change.
+tenant A, as each staff role of tenant A (admins signed in with TOTP) and with A's API token,
+with ids belonging to victim tenant B. Each call must be refused (a redirect to sign-in, 403, 404,
+401 from the API, a "link not valid" answer for an emailed link, or an acknowledgement with
+ok: false) without showing any of B's private data (downloads included: PDF text, ZIP members),
+and B's rows must not change.
 
 URL variables are filled by name: `room_id` → B's rooms, `question_id` → B's questions, and any
-other `<thing_id>` → B's rows in table `things`, found in the database. A variable that cannot be
-filled fails the matrix, so a new route is never silently left out: give the victim rows for it
-(build_victim) or list it in EXPAND (and a new public page in PUBLIC_TENANT_ENDPOINTS /
-PUBLIC_PLATFORM_ENDPOINTS). New Socket.IO
-handlers need a payload schema in EVENT_SCHEMAS for the same reason."""
+other `<thing_id>` → B's rows in table `things`, found in the database; FILL names the others
+(slugs, codes). A variable that cannot be filled fails the matrix, so a new route is never
+silently left out: give the victim rows for it (build_victim, tests/support/estate.py) or list it
+in FILL/EXPAND (and a new public page in PUBLIC_TENANT_ENDPOINTS / PUBLIC_PLATFORM_ENDPOINTS).
+Emailed-link tokens (CREDENTIALS) are B's on A's site and A's on B's site: both must be refused.
+New Socket.IO handlers need a payload schema in EVENT_SCHEMAS for the same reason."""
 from __future__ import annotations
 
 import asyncio
@@ -33,10 +36,10 @@ from tenants.db import tenant_scope
 from tenants.errors import ValidationFailed
 from tests.support.live_client import LiveClient, close_all
 from tests.perf.loadgen import SioClient, SioError
-from tests.support.nasty import all_schemas, example_value
-from tests.support.documents import readable
 from tests.support.console import console, enable_totp, sign_in
+from tests.support.documents import readable
 from tests.support.estate import email_links, furnish, paying_tenant
+from tests.support.nasty import all_schemas, example_value
 from tests.support.ratelimits import forget_rate_limits
 from tests.support.rows import fingerprint, tenant_tables
 from tests.support.worlds import PASSWORD, build_world, make_staff, make_tenant
