@@ -272,6 +272,9 @@ def test_payload_is_escaped_on_every_surface(app, client, make_tenant, make_staf
     html = "\n".join(s.text for s in surfaces if s.kind == "html")
     missing = [f for f in FIELDS if str(escape(chat.mark(f))) not in html]
     assert not missing, f"never shown (so not proven escaped): {missing}"
+    # markup inside translated sentences: real elements, the name inside them escaped
+    assert '<time datetime="2031-06-01T18:00:00+00:00">' in by_name["room"].text
+    assert f"<strong>{escape(chat.mark('name'))}</strong>" in by_name["room as the author"].text
 
 
 def check_surface(surface: Surface, payload: str) -> None:
