@@ -146,7 +146,8 @@ def load_config(environ: dict | None = None) -> Config:
         smtp_timeout=float(_whole_number(env, "SMTP_TIMEOUT", 10, minimum=1)),
         smtp_tls_verify=env.get("SMTP_TLS_VERIFY", "true").lower() not in ("0", "false", "no"),
         mail_sink_dir=env.get("MAIL_SINK_DIR", os.path.join(data_dir, "mail")),
-        media_dir=env.get("MEDIA_DIR", os.path.join(data_dir, "media")),
+        # absolute: Flask's send_file reads a relative path from the package, not the working directory
+        media_dir=os.path.abspath(env.get("MEDIA_DIR", os.path.join(data_dir, "media"))),
         media_max_bytes=_whole_number(env, "MEDIA_MAX_MB", 100, minimum=1) * 1024 * 1024,
         celery_visibility_timeout=_whole_number(env, "CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
         vat_rate_bp=_vat_rate(env.get("VAT_RATE", "20")),

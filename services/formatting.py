@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from babel.dates import format_datetime
+from markupsafe import Markup
 
 from services.rooms.schemas import LONDON
 
@@ -41,6 +42,18 @@ def long_date(value) -> str:
     return format_date(value, "d MMMM y", locale=current_lang())
 
 
+def time_element(value: datetime, fmt: str = "datetime") -> Markup:
+    """`<time datetime="...">` around the London time, as markup for a translated sentence."""
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), london(value, fmt))
+
+
+def strong(text: str) -> Markup:
+    """Text (escaped) in <strong>, as markup for a translated sentence."""
+    return Markup("<strong>{}</strong>").format(text)
+
+
 def init_app(app) -> None:
     app.add_template_filter(london, "london")
     app.add_template_filter(long_date, "long_date")
+    app.add_template_filter(time_element, "time_element")
+    app.add_template_filter(strong, "strong")

@@ -16,13 +16,13 @@ re-running a month makes nothing new.
 """
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from psycopg.types.json import Jsonb
 
+from services import csv_safe
 from tenants import audit
 from tenants.db import Tx
 from tenants.errors import Conflict, NotFound, ValidationFailed
@@ -206,7 +206,7 @@ def pounds(pence: int) -> str:
 
 def invoice_csv(invoice: dict, lines: list[dict]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_safe.writer(out)   # the PO number and a credit note's reason are typed by people
     writer.writerow(["number", "kind", "period", "po_number", "line", "description", "quantity", "unit_pence",
                      "amount_pence"])
     for line in lines:

@@ -7,7 +7,6 @@ import os
 import uuid
 
 import pytest
-import redis
 
 from services.app import create_app
 from services.config import load_config
@@ -15,6 +14,7 @@ from tenants.auth import create_staff
 from tenants.db import tenant_scope
 from tenants.migrate import migrate
 from tenants.provisioning import create_tenant
+from tests.support.ratelimits import forget_rate_limits
 from tests.support.smtp_sink import start_sink
 from tests.support.stack import start_test_stack
 
@@ -48,10 +48,7 @@ def env(stack, smtp_sink) -> dict:
 def fresh_rate_limits(request):
     """Rate-limit windows (per network: every test client is 127.0.0.1) start empty for each test."""
     if "stack" in request.fixturenames:
-        r = redis.Redis.from_url(request.getfixturevalue("stack").redis_url)
-        keys = list(r.scan_iter("rl:*", count=1000))
-        if keys:
-            r.delete(*keys)
+        forget_rate_limits(request.getfixturevalue("stack").redis_url)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app, render_template
 from psycopg import sql
 
+from services.csv_safe import safe_cell
 from tenants import audit, billing
 from tenants.db import Tx, tenant_scope, unscoped
 from tenants.plans import month_start
@@ -137,8 +138,8 @@ def build_export(tx: Tx) -> bytes:
             if rows:
                 writer = csv.DictWriter(text, fieldnames=list(rows[0]))
                 writer.writeheader()
-                writer.writerows({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in r.items()}
-                                 for r in rows)
+                writer.writerows({k: safe_cell(json.dumps(v) if isinstance(v, (dict, list)) else v)
+                                  for k, v in r.items()} for r in rows)   # residents' text must not run as a formula
             zf.writestr(f"tables/{table}.csv", text.getvalue())
         for t in tx.all("select room_id, html, text, pdf from transcripts"):
             zf.writestr(f"transcripts/{t['room_id']}.html", t["html"])

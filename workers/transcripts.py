@@ -13,7 +13,6 @@ byte-identical files. The PDF is WeasyPrint's PDF/UA-1 variant: tagged, with a l
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -28,6 +27,7 @@ from pathlib import Path
 from flask import current_app, render_template
 from psycopg.types.json import Jsonb
 
+from services import csv_safe
 from services.formatting import london
 from services.ids import parse_uuid
 from services.live.queries import poll_counts
@@ -168,7 +168,7 @@ def _duration(seconds: float | None) -> str:
 
 def _csv(data: dict) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_safe.writer(out, lineterminator="\r\n")   # residents' text must not run as a formula
     writer.writerow(CSV_COLUMNS)
     for item in data["timeline"]:
         if item["type"] == "question":
@@ -193,7 +193,7 @@ def render_outputs(data: dict) -> Built:
     context = {"t": data, "when": _when, "duration": _duration, "reasons": REJECTION_REASONS}
     html = render_template("transcripts/_body.html", **context)
     text = render_template("transcripts/transcript.txt", **context) + "\n"
-    document = render_template("transcripts/pdf.html", body=html, **context)
+    document = render_template("transcripts/pdf.html", **context)   # includes the same fragment
     from weasyprint import HTML  # heavy import: only in the process that builds
 
     pdf = HTML(string=document).write_pdf(pdf_variant="pdf/ua-1")

@@ -48,9 +48,17 @@ def current_staff() -> Staff | None:
     return g.staff
 
 
+def on_this_site(target: str) -> bool:
+    r"""A path on this site. Browsers drop tabs and newlines from a URL and read a backslash as a
+    slash, so "/\t/evil.example" and "/\\evil.example" would leave it: no control characters,
+    spaces or backslashes, and not "//"."""
+    return (target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target))
+
+
 def safe_next(default: str) -> str:
     target = request.values.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else default
+    return target if on_this_site(target) else default
 
 
 def staff_required(view):

@@ -105,12 +105,11 @@ def theme_report(fmt: str = "html"):
     if fmt == "csv":
         return reports.to_csv(report), 200, {"Content-Type": "text/csv; charset=utf-8",
                                              "Content-Disposition": 'attachment; filename="consultation-report.csv"'}
-    body = render_template("console/_theme_report.html", report=report, kinds=themes.KINDS)
     if fmt == "pdf":
-        document = render_template("console/theme_report_pdf.html", body=body, report=report)
+        document = render_template("console/theme_report_pdf.html", report=report, kinds=themes.KINDS)
         return reports.to_pdf(document), 200, {"Content-Type": "application/pdf",
                                                "Content-Disposition": 'attachment; filename="consultation-report.pdf"'}
-    return render_template("console/theme_report.html", body=body, report=report, all_rooms=all_rooms,
+    return render_template("console/theme_report.html", report=report, kinds=themes.KINDS, all_rooms=all_rooms,
                            chosen=set(chosen))
 
 

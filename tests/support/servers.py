@@ -1,7 +1,6 @@
 """Real server processes for tests: `townhall live` / `townhall web` on free loopback ports."""
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import statistics
 import threading
 import time
-from urllib.parse import quote
+import uuid
+from urllib.parse import parse_qs, quote, urlsplit
 
 import aiohttp
 import pytest
@@ -22,6 +24,7 @@ from tenants.db import tenant_scope
 from tenants.errors import RateLimited
 from tests.perf.loadgen import SioClient, SioError
 from tests.support import aio
+from tests.support.console import console, enable_totp, sign_in, totp_code
 from tests.support.servers import start_server
 from tests.support.worlds import PASSWORD
 
@@ -226,16 +229,40 @@ def test_production_refuses_localhost_origins(app):
     assert allowed("https://northshire.townhall.example") and allowed("https://townhall.example")
 
 
+OFF_SITE = ("//evil.example/", "/\\evil.example", "https://evil.example/", "/\t/evil.example", "javascript:x")
+
+
 def test_sign_in_never_redirects_off_site(client, make_tenant, make_staff):
+    """A password-only sign-in (a moderator) goes straight to `next` when it is on this site."""
     tenant = make_tenant()
-    staff = make_staff(tenant)
-    for target in ("//evil.example/", "/\\evil.example", "https://evil.example/", "/\t/evil.example", "javascript:x"):
+    staff = make_staff(tenant, "moderator")
+    for target in OFF_SITE:
         response = client.post(f"/t/{tenant.slug}/console/sign-in?next={quote(target)}",
                                data={"email": staff.email, "password": PASSWORD})
-        assert response.status_code == 302 and response.headers["Location"] == f"/t/{tenant.slug}/console/"
-    ok = client.post(f"/t/{tenant.slug}/console/sign-in?next=/t/{tenant.slug}/console/rooms/new",
+        assert response.status_code == 302 and response.headers["Location"] == console(tenant)
+    ok = client.post(f"/t/{tenant.slug}/console/sign-in?next={console(tenant, 'rooms/new')}",
                      data={"email": staff.email, "password": PASSWORD})
-    assert ok.headers["Location"] == f"/t/{tenant.slug}/console/rooms/new"
+    assert ok.headers["Location"] == console(tenant, "rooms/new")
+
+
+def test_the_two_step_sign_in_never_redirects_off_site(client, make_tenant, make_staff):
+    """An admin's password step hands only a safe `next` to the code step, and the code step
+    itself ignores an off-site `next` put in its own address."""
+    tenant = make_tenant()
+    admin = make_staff(tenant, "admin")
+    secret = enable_totp(tenant, admin)
+    for target in OFF_SITE:
+        response = client.post(f"/t/{tenant.slug}/console/sign-in?next={quote(target)}",
+                               data={"email": admin.email, "password": PASSWORD})
+        assert response.status_code == 302 and urlsplit(response.location).path == console(tenant, "sign-in/code")
+        assert parse_qs(urlsplit(response.location).query)["next"] == [console(tenant)]
+    forged = client.post(f"{console(tenant, 'sign-in/code')}?next={quote(OFF_SITE[0])}", data={"code": totp_code(secret)})
+    assert forged.status_code == 302 and forged.location == console(tenant)
+    ok = sign_in(client, tenant, admin.email, secret=secret, steps_ahead=1)   # each code works once
+    assert ok.status_code == 302 and ok.location == console(tenant)
+    onwards = client.post(f"/t/{tenant.slug}/console/sign-in?next={console(tenant, 'rooms/new')}",
+                          data={"email": admin.email, "password": PASSWORD})
+    assert parse_qs(urlsplit(onwards.location).query)["next"] == [console(tenant, "rooms/new")]
 
 
 # --- CSRF and headers -----------------------------------------------------------------------------
@@ -252,17 +279,17 @@ def _csrf_token(page: str) -> str:
 
 
 def test_forms_without_a_csrf_token_are_refused(csrf_app, make_world):
-    world = make_world()
+    world = make_world()   # the host signs in with a password alone (admins add a code: not what this is about)
     base, room = f"/t/{world.tenant.slug}", f"/t/{world.tenant.slug}/rooms/{world.room['id']}"
     browser = csrf_app.test_client()
-    for url, form in [(f"{base}/console/sign-in", {"email": world.admin.email, "password": PASSWORD}),
+    for url, form in [(f"{base}/console/sign-in", {"email": world.host.email, "password": PASSWORD}),
                       (f"{room}/join", {"display_name": "Forged"}), (f"{room}/questions", {"body": "Forged?"})]:
         refused = browser.post(url, data=form)
         assert refused.status_code == 400 and "This form has expired" in refused.get_data(as_text=True)
     token = _csrf_token(browser.get(f"{base}/console/sign-in").get_data(as_text=True))
-    signed_in = browser.post(f"{base}/console/sign-in", data={"email": world.admin.email, "password": PASSWORD,
+    signed_in = browser.post(f"{base}/console/sign-in", data={"email": world.host.email, "password": PASSWORD,
                                                               "csrf_token": token})
-    assert signed_in.status_code == 302
+    assert signed_in.status_code == 302 and signed_in.location == f"{base}/console/"
     forged = browser.post(f"{base}/console/rooms/{world.room['id']}/commands/announce", data={"body": "Forged"})
     assert forged.status_code == 400
     page = browser.get(f"{base}/console/rooms/{world.room['id']}/host").get_data(as_text=True)
@@ -275,9 +302,13 @@ def test_forms_without_a_csrf_token_are_refused(csrf_app, make_world):
 
 
 def _get_pages(app, world) -> dict[str, object]:
-    """Every GET route, filled with this tenant's own ids (a new variable must be added here)."""
+    """Every GET route, filled with this tenant's own room and well-formed values for the rest (the
+    headers must be on every answer, a 404 too); a new variable must be added here."""
+    unknown = str(uuid.uuid4())
     values = {"tenant": world.tenant.slug, "room_id": str(world.room["id"]), "name": "socket.io.min.js",
-              "filename": "css/townhall.css"}
+              "filename": "css/townhall.css", "code": world.room["short_code"], "slug": world.tenant.slug,
+              "token": secrets.token_urlsafe(32), "sha": "0" * 32, "fmt": "csv", "tenant_id": str(world.tenant.id),
+              **{name: unknown for name in ("media_id", "invoice_id", "export_id", "request_id")}}
     adapter = app.url_map.bind("localhost")
     pages = {}
     for rule in app.url_map.iter_rules():
@@ -290,7 +321,8 @@ def _get_pages(app, world) -> dict[str, object]:
 
 def test_every_response_carries_the_security_headers(app, client, make_world):
     world = make_world()
-    client.post(f"/t/{world.tenant.slug}/console/sign-in", data={"email": world.admin.email, "password": PASSWORD})
+    signed_in = sign_in(client, world.tenant, world.admin.email, secret=enable_totp(world.tenant, world.admin))
+    assert signed_in.location.endswith(console(world.tenant))   # console pages render rather than redirect
     for rule, url in {**_get_pages(app, world), "a missing page": "/t/nobody/nothing"}.items():
         response = client.get(url)
         csp = response.headers.get("Content-Security-Policy", "")

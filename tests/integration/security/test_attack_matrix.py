@@ -1,25 +1,29 @@
 """The cross-tenant attack matrix, generated from the application's own route map and Socket.IO
 handler list: every route and every event is called as an anonymous visitor, as a resident of
-tenant A, and as each staff role of tenant A, with ids belonging to victim tenant B. Each call must
-be refused (a redirect to sign-in, 403, 404, or an acknowledgement with ok: false) without
-showing any of B's data, and B's rows must not change.
+tenant A, as each staff role of tenant A (admins signed in with TOTP) and with A's API token,
+with ids belonging to victim tenant B. Each call must be refused (a redirect to sign-in, 403, 404,
+401 from the API, a "link not valid" answer for an emailed link, or an acknowledgement with
+ok: false) without showing any of B's private data (downloads included: PDF text, ZIP members),
+and B's rows must not change.
 
 URL variables are filled by name: `room_id` → B's rooms, `question_id` → B's questions, and any
-other `<thing_id>` → B's rows in table `things`, found in the database. A variable that cannot be
-filled fails the matrix, so a new route is never silently left out: give the victim rows for it
-(build_victim) or list it in EXPAND (and a new public page in PUBLIC_TENANT_ENDPOINTS /
-PUBLIC_PLATFORM_ENDPOINTS). New Socket.IO
-handlers need a payload schema in EVENT_SCHEMAS for the same reason."""
+other `<thing_id>` → B's rows in table `things`, found in the database; FILL names the others
+(slugs, codes). A variable that cannot be filled fails the matrix, so a new route is never
+silently left out: give the victim rows for it (build_victim, tests/support/estate.py) or list it
+in FILL/EXPAND (and a new public page in PUBLIC_TENANT_ENDPOINTS / PUBLIC_PLATFORM_ENDPOINTS).
+Emailed-link tokens (CREDENTIALS) are B's on A's site and A's on B's site: both must be refused.
+New Socket.IO handlers need a payload schema in EVENT_SCHEMAS for the same reason."""
 from __future__ import annotations
 
 import itertools
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
+from services.api import tokens as api_tokens
 from services.extensions import socketio
 from services.live import actions, commands
 from services.live import events as _registered  # noqa: F401  (registers the handlers we enumerate)
@@ -32,23 +36,56 @@ from tenants.errors import ValidationFailed
 from tests.support import aio
 from tests.support.live_client import LiveClient, close_all
 from tests.perf.loadgen import SioClient, SioError
+from tests.support.console import console, enable_totp, sign_in
+from tests.support.documents import readable
+from tests.support.estate import email_links, furnish, paying_tenant
 from tests.support.nasty import all_schemas, example_value
+from tests.support.ratelimits import forget_rate_limits
 from tests.support.rows import fingerprint, tenant_tables
 from tests.support.worlds import PASSWORD, build_world, make_staff, make_tenant
 
 PUBLIC_TENANT_ENDPOINTS = {  # pages anyone may open on a tenant's own site
     "residents.home", "residents.room", "residents.join", "residents.ask", "console.sign_in", "console.sign_out",
+    "console.sign_in_code", "console.forgot_password", "console.sso_start", "console.sso_callback",
+    "residents.accessibility", "residents.feed_atom", "residents.feed_ical", "residents.feed_rss",
+    "residents.room_ical", "residents.embed", "residents.embed_join", "residents.embed_ask", "residents.poster",
+    "residents.qr_png", "residents.qr_svg", "residents.screen", "residents.transcript", "residents.transcript_file",
+    "residents.media_file", "residents.media_captions", "residents.register", "api.openapi",
+    "engagement_residents.neighbourhoods_page", "engagement_residents.neighbourhood",
+    "engagement_residents.neighbourhood_calendar", "engagement_residents.your_data",
+    "branding.stylesheet", "branding.logo",
+    # an emailed link: the token is the authority (the matrix replays A's links on B's site, and B's on A's)
+    "residents.confirm_registration", "residents.unsubscribe", "engagement_residents.verify",
+    "console.accept_invitation", "console.reset_password", "console.panelist_link",
 }
-PUBLIC_PLATFORM_ENDPOINTS = {"static", "health.healthz", "health.readyz", "vendor.vendor_file"}
+PUBLIC_PLATFORM_ENDPOINTS = {"static", "health.healthz", "health.readyz", "vendor.vendor_file", "share.short_link",
+                             "signup.start", "signup.verify", "api_platform.platform_openapi", "platform.sign_in",
+                             # served to whoever reaches the process (the proxy hides it, docs/operations.md);
+                             # its labels are tenant ids and route templates, never text: the leak check applies
+                             "metrics.metrics"}
+CREDENTIALS = {"token"}   # URL variables that are themselves the authority: never valid on another tenant's site
+FILL = {  # URL variables that name one of B's objects by something other than its id
+    ("engagement_residents.neighbourhood", "slug"): "neighbourhood_slug",
+    ("engagement_residents.neighbourhood_calendar", "slug"): "neighbourhood_slug",
+    ("signup.verify", "slug"): "tenant_slug",
+    ("share.short_link", "code"): "short_code",
+    ("branding.logo", "sha"): "logo_sha",
+}
 EXPAND = {  # variables that name an action rather than an object: every value is tried
     ("console.command", "name"): sorted(commands.STAFF_COMMANDS),
     ("vendor.vendor_file", "name"): ["socket.io.min.js"],
     ("static", "filename"): ["css/townhall.css"],
+    ("console.invoice_file", "fmt"): ["pdf", "csv"],
+    ("platform.invoice_file", "fmt"): ["pdf", "csv"],
+    ("engagement_console.theme_report", "fmt"): ["html", "csv", "pdf"],
+    ("transcripts_console.export", "fmt"): ["csv", "json"],
+    ("residents.transcript_file", "fmt"): ["txt", "pdf"],
 }
 EVENT_SCHEMAS = {**{n: c.schema for n, c in {**commands.RESIDENT_COMMANDS, **commands.STAFF_COMMANDS}.items()},
                  "resume": ResumeSchema}
 SOCKET_LIFECYCLE = {"connect", "disconnect", "*"}
 SIGN_IN = "/console/sign-in"
+PLATFORM_SIGN_IN = "/platform/sign-in"
 
 
 # --- the victim ---------------------------------------------------------------------------------
@@ -57,11 +94,19 @@ SIGN_IN = "/console/sign-in"
 class Victim:
     world: object
     ids: dict[str, list[str]]   # variable or field name -> B's ids to try
+    links: dict[str, str]       # purpose -> B's emailed link token
+    replays: dict[str, str] = field(default_factory=dict)   # B's link token -> A's link of the same purpose
+
+    def replay_links_of(self, attacker_world) -> None:
+        """A's own emailed links, to replay on B's site in place of B's."""
+        theirs, _ = email_links(attacker_world, "attacker")
+        self.replays = {self.links[purpose]: token for purpose, token in theirs.items()}
 
 
 def build_victim(owner_db) -> Victim:
     """Tenant B with something in every table: public text says 'victimpub', private 'victimpriv'."""
-    tenant = make_tenant(name="victimpub Constabulary")
+    tenant = make_tenant(state="trial", name="victimpub Constabulary")
+    paying_tenant(tenant, "victimpriv")   # invoices need a plan that charges
     world = build_world(tenant=tenant, title="victimpub chat", description="victimpub description")
     extra = make_staff(tenant, "moderator", display_name="victimpriv moderator",
                        email=f"victimpriv-{uuid.uuid4().hex[:6]}@b.police.uk")
@@ -86,13 +131,14 @@ def build_victim(owner_db) -> Victim:
                                                                                                 "victimpub no"], "live")
         actions.vote_in_poll(tx, author, poll["id"], [1])
         actions.upvote_question(tx, quiet, published["id"])
-    ids = {"room_id": [world.room["id"], draft["id"]], "question_id": [published["id"], pending["id"]],
-           "poll_id": [poll["id"]], "assignee_id": [extra.id], "participant_id": [author["id"]],
-           "staff_id": [extra.id]}
+    estate = furnish(world, "victimpub", "victimpriv", question=published, poll=poll, participant=quiet)
+    ids = {"room_id": [world.room["id"], draft["id"], *estate.ids.pop("closed_room_id")],
+           "question_id": [published["id"], pending["id"]], "poll_id": [poll["id"]], "assignee_id": [extra.id],
+           "participant_id": [author["id"]], "staff_id": [extra.id], **estate.ids, "token": list(estate.links.values())}
     empty = [t for t in tenant_tables(owner_db)
              if not owner_db.execute(f"select 1 from {t} where tenant_id = %s limit 1", [tenant.id]).fetchone()]
     assert not empty, f"give the victim a row in {empty} (build_victim), so the matrix can aim at it"
-    return Victim(world, {k: [str(v) for v in vs] for k, vs in ids.items()})
+    return Victim(world, {k: [str(v) for v in vs] for k, vs in ids.items()}, estate.links)
 
 
 def victim_ids(owner_db, victim: Victim, name: str) -> list[str]:
@@ -142,60 +188,103 @@ def check_valid(schema, body: dict) -> None:
 
 # --- attackers ------------------------------------------------------------------------------------
 
-def attackers(app, attacker_world) -> dict:
+@dataclass
+class Attacker:
+    client: object
+    session: str | None = None            # A's staff session cookie, replayed on B's site
+    headers: dict | None = None           # A's API token
+    credentialed: bool = False            # may use A's own console or API
+
+
+def attackers(app, attacker_world) -> dict[str, Attacker]:
     slug = attacker_world.tenant.slug
-    anonymous = app.test_client()
     resident = app.test_client()
     resident.post(f"/t/{slug}/rooms/{attacker_world.room['id']}/join", data={"display_name": "Mallory"})
-    out = {"anonymous": (anonymous, None), "resident": (resident, None)}
+    out = {"anonymous": Attacker(app.test_client()), "resident": Attacker(resident)}
     for role in auth.ROLES:
         staff = make_staff(attacker_world.tenant, role)
         client = app.test_client()
-        signed_in = client.post(f"/t/{slug}{SIGN_IN}", data={"email": staff.email, "password": PASSWORD})
-        assert signed_in.status_code == 302
-        out[f"staff:{role}"] = (client, client.get_cookie("th_staff", path=f"/t/{slug}/").value)
+        secret = enable_totp(attacker_world.tenant, staff) if role == "admin" else None   # admins must use TOTP
+        signed_in = sign_in(client, attacker_world.tenant, staff.email, secret=secret)
+        assert signed_in.status_code == 302 and signed_in.location.endswith(console(attacker_world.tenant)), \
+            signed_in.location
+        out[f"staff:{role}"] = Attacker(client, client.get_cookie("th_staff", path=f"/t/{slug}/").value,
+                                        credentialed=True)
+    with tenant_scope(attacker_world.tenant.id) as tx:
+        _, api_token = api_tokens.create_token(tx, attacker_world.admin, "Mallory's token", list(api_tokens.SCOPES))
+    out["api"] = Attacker(app.test_client(), headers={"Authorization": f"Bearer {api_token}"}, credentialed=True)
     return out
 
 
-def refused(response) -> bool:
+def refused(rule, response) -> bool:
     if response.status_code in (403, 404):
         return True
-    return response.status_code in (301, 302, 303, 307, 308) and SIGN_IN in response.headers.get("Location", "")
+    if rule.endpoint.startswith("api.") and response.status_code == 401:
+        return True   # the API's answer to a missing token, or another tenant's: JSON, no redirect to a form
+    if CREDENTIALS & rule.arguments and response.status_code in (400, 410, 422):
+        return True   # an emailed link that is not this tenant's: "this link is not valid or has expired"
+    sign_in_page = PLATFORM_SIGN_IN if rule.rule.startswith("/platform/") else SIGN_IN
+    return response.status_code in (301, 302, 303, 307, 308) and sign_in_page in response.headers.get("Location", "")
+
+
+def url_choices(rule, owner_db, victim: Victim) -> dict[str, list[str]]:
+    return {var: EXPAND.get((rule.endpoint, var)) or victim_ids(owner_db, victim, FILL.get((rule.endpoint, var), var))
+            for var in sorted(rule.arguments - {"tenant"})}
+
+
+def unmapped_variables(rules, owner_db, victim: Victim) -> list[str]:
+    return [f"{rule.rule} <{var}>" for rule in rules
+            for var, values in url_choices(rule, owner_db, victim).items() if not values]
+
+
+def request_body(rule, values: dict, owner_db, victim: Victim) -> dict:
+    if rule.endpoint != "console.command":
+        return body_from(all_schemas(), owner_db, victim)
+    schema = commands.STAFF_COMMANDS[values["name"]].schema
+    body = body_from([schema], owner_db, victim)
+    check_valid(schema, body)
+    return body
+
+
+def sent_body(rule, method: str, body: dict) -> dict:
+    """Test-client arguments for the body: JSON for the API, a form elsewhere, none with GET."""
+    if method == "GET":
+        return {}
+    return {"json": body} if rule.endpoint.startswith("api.") else {"data": body}
+
+
+def on_site(values: dict, site: str | None, victim: Victim) -> dict:
+    """The URL values to send to `site`: on B's own site a link token is A's (replayed), not B's."""
+    if site != victim.world.tenant.slug:
+        return values
+    return {k: victim.replays[v] if k in CREDENTIALS else v for k, v in values.items()}
 
 
 def http_calls(app, owner_db, victim: Victim, attacker_world):
     """Every (rule, method, filled URL, body) the route map has, for both sites (A's and B's)."""
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint.endswith("sign_out"), r.rule))
-    unmapped = []
+    unmapped = unmapped_variables(rules, owner_db, victim)
+    assert not unmapped, ("the attack matrix cannot fill these URL variables; map them in EXPAND or give the "
+                          "victim rows for them:\n" + "\n".join(unmapped))
+    adapter = app.url_map.bind("localhost")
     for rule in rules:
-        choices = {}
-        for var in sorted(rule.arguments - {"tenant"}):
-            values = EXPAND.get((rule.endpoint, var)) or victim_ids(owner_db, victim, var)
-            if not values:
-                unmapped.append(f"{rule.rule} <{var}>")
-            choices[var] = values or []
+        choices = url_choices(rule, owner_db, victim)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             for combo in itertools.product(*choices.values()):
                 values = dict(zip(choices, combo))
                 names = [n for n in values if (rule.endpoint, n) not in EXPAND]
-                if rule.endpoint == "console.command":
-                    schema = commands.STAFF_COMMANDS[values["name"]].schema
-                    body = body_from([schema], owner_db, victim)
-                    check_valid(schema, body)
-                else:
-                    body = body_from(all_schemas(), owner_db, victim)
+                body = request_body(rule, values, owner_db, victim)
                 sites = [attacker_world.tenant.slug, victim.world.tenant.slug] if "tenant" in rule.arguments else [None]
                 for site in sites:
-                    url = app.url_map.bind("localhost").build(rule.endpoint, {**values, **({"tenant": site} if site
-                                                                                          else {})})
+                    url = adapter.build(rule.endpoint, {**on_site(values, site, victim),
+                                                        **({"tenant": site} if site else {})})
                     yield rule, method, site, url, body, bool(names)
-    assert not unmapped, ("the attack matrix cannot fill these URL variables; map them in FILL/EXPAND or give the "
-                          "victim rows for them:\n" + "\n".join(unmapped))
 
 
-def test_every_route_refuses_other_tenants(app, app_ctx, owner_db):
+def test_every_route_refuses_other_tenants(app, app_ctx, owner_db, stack):
     victim = build_victim(owner_db)
     attacker_world = build_world()
+    victim.replay_links_of(attacker_world)
     who = attackers(app, attacker_world)
     victim_slug = victim.world.tenant.slug
     failures, covered = [], set()
@@ -204,24 +293,27 @@ def test_every_route_refuses_other_tenants(app, app_ctx, owner_db):
         covered.add((rule.endpoint, method))
         on_victim_site = site == victim_slug
         public = rule.endpoint in PUBLIC_TENANT_ENDPOINTS | PUBLIC_PLATFORM_ENDPOINTS
-        for name, (client, token) in who.items():
-            if token and on_victim_site:  # replay A's staff session on B's site
-                client.set_cookie("th_staff", token, path=f"/t/{victim_slug}/")
-            response = client.open(url, method=method, data=body if method != "GET" else None)
-            text = response.get_data(as_text=True) + response.headers.get("Location", "")
+        replayed_link = on_victim_site and bool(CREDENTIALS & rule.arguments)   # A's link on B's site
+        for name, attacker in who.items():
+            if attacker.session and on_victim_site:  # replay A's staff session on B's site
+                attacker.client.set_cookie("th_staff", attacker.session, path=f"/t/{victim_slug}/")
+            forget_rate_limits(stack.redis_url)   # a limit would answer before the isolation is tested
+            response = attacker.client.open(url, method=method, headers=attacker.headers,
+                                            **sent_body(rule, method, body))
+            text = readable(response.get_data()) + response.headers.get("Location", "")
             where = f"{method} {url} as {name}"
             if response.status_code >= 500:
                 failures.append(f"{where}: {response.status_code}")
             if leaks(text, allow_public=on_victim_site and public):
                 failures.append(f"{where}: shows {leaks(text, on_victim_site and public)}")
             if site is None or on_victim_site:  # platform pages, or B's own site: only public pages may answer
-                must_refuse = not public
-            else:  # A's site: B's ids are never found; A's console is for A's staff only
-                must_refuse = aims_at_objects or (not public and not name.startswith("staff:"))
-            if must_refuse and not refused(response):
+                must_refuse = not public or replayed_link
+            else:  # A's site: B's ids are never found; A's console and API are for A's staff and token only
+                must_refuse = aims_at_objects or (not public and not attacker.credentialed)
+            if must_refuse and not refused(rule, response):
                 failures.append(f"{where}: not refused ({response.status_code} {response.headers.get('Location')})")
             before, state = state, fingerprint(owner_db, victim.world.tenant.id)
-            if state != before and not (on_victim_site and public):
+            if state != before and not (on_victim_site and public and not replayed_link):
                 failures.append(f"{where}: changed the victim's rows")
     every = {(r.endpoint, m) for r in app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}}
     assert covered == every
