@@ -44,6 +44,12 @@ def make_tenant(state: str = "active", **kwargs):
     return create_tenant(slug=slug, name=kwargs.pop("name", f"Tenant {slug}"), state=state, **kwargs)
 
 
+def move_to_plan(tenant, plan: str) -> None:
+    """As a platform admin's approval would (seeded plans: trial, standard, large)."""
+    with tenant_scope(tenant.id) as tx:
+        tx.execute("update tenants set plan = %s where id = %s", [plan, tenant.id])
+
+
 def make_staff(tenant, role: str = "admin", **kwargs):
     email = kwargs.pop("email", f"{role}-{uuid.uuid4().hex[:6]}@force.police.uk")
     with tenant_scope(tenant.id) as tx:

@@ -22,7 +22,7 @@ from tests.perf.loadgen import SioClient
 from tests.support.nasty import NIGHTLY
 from tests.support import aio
 from tests.support.servers import start_server
-from tests.support.worlds import another_room, build_world
+from tests.support.worlds import another_room, build_world, move_to_plan
 
 RESIDENTS, ROOMS, SECONDS = (1000, 20, 600) if NIGHTLY else (100, 5, 60)
 SECONDS = int(os.environ.get("SOAK_SECONDS", SECONDS))   # to try the nightly shape for less time
@@ -168,6 +168,7 @@ def test_soak_mixed_traffic_is_delivered_without_errors_or_memory_growth(app_ctx
         servers = list(pool.map(lambda _: start_server("live", env, tmp_path, extra_env=extra), range(2)))
     try:
         first = build_world()
+        move_to_plan(first.tenant, "large")   # 20 chats in a month is past the trial's allowance
         worlds = [first, *(another_room(first) for _ in range(ROOMS - 1))]   # one tenant, several rooms
         residents = []
         for n in range(RESIDENTS):
