@@ -99,8 +99,13 @@ def _registry() -> CollectorRegistry:
 
 @bp.get("/metrics")
 def metrics():
-    from flask import current_app
+    """For Prometheus scraping the pod directly. Anything that came through the ingress or a proxy
+    (which always adds X-Forwarded-For) is told there is no such page: the chart's ingress sends
+    every path to web, and tenant ids and queue lengths are not for the public."""
+    from flask import abort, current_app
 
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        abort(404)
     body = generate_latest(_registry()) + generate_latest(current_app.extensions["townhall_store_metrics"])
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
 

@@ -66,6 +66,8 @@ def test_metrics_after_a_small_session(app_ctx, make_world, live_pair, clients, 
     for _ in range(4):
         assert requests.get(page, timeout=10, headers={"X-Forwarded-For": "198.51.100.23"}).status_code == 200
     web = scrape(web_server.url)
+    through_ingress = requests.get(f"{web_server.url}/metrics", timeout=5, headers={"X-Forwarded-For": "198.51.100.23"})
+    assert through_ingress.status_code == 404 and "townhall_" not in through_ingress.text   # scraped only directly
     route = "/t/<tenant>/rooms/<room_id>"
     assert total(web, "townhall_http_request_duration_seconds_count", route=route, method="GET", status="200") >= 4
     assert value(web, "townhall_rooms_live") >= 1
