@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psutil
+import pytest
 
 from tenants.db import tenant_scope
 from tests.perf.loadgen import SioClient
@@ -162,6 +163,7 @@ async def soak(residents: list[Resident], staff: list[tuple[str, str]], pids: li
             "rss_mb": [round(s / 2**20) for s in sampler.samples[-1][1]]}
 
 
+@pytest.mark.timeout(SECONDS + 600)   # the soak itself, plus joining 1,000 residents and the checks
 def test_soak_mixed_traffic_is_delivered_without_errors_or_memory_growth(app_ctx, env, tmp_path):
     extra = {"PROXY_HOPS": "1"}   # residents arrive through the ingress, each from its own address
     with ThreadPoolExecutor(2) as pool:
