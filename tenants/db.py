@@ -15,7 +15,7 @@ reconnects by itself once the database answers again (see `Pool` and `borrow`).
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any, Callable, Iterator
@@ -151,9 +151,9 @@ def ping() -> bool:
 
 
 @contextmanager
-def _transaction(tenant_id: UUID | None) -> Iterator[Tx]:
+def _transaction(tenant_id: UUID | None, pipeline: bool = False) -> Iterator[Tx]:
     with borrow(_pool()) as conn:
-        with conn.transaction():
+        with conn.pipeline() if pipeline else nullcontext(), conn.transaction():
             if tenant_id is not None:
                 conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
             tx = Tx(conn, tenant_id)
@@ -162,11 +162,15 @@ def _transaction(tenant_id: UUID | None) -> Iterator[Tx]:
         callback()
 
 
-def tenant_scope(tenant_id: UUID) -> "contextmanager[Tx]":
-    """A transaction that sees and writes only `tenant_id`'s rows."""
+def tenant_scope(tenant_id: UUID, *, pipeline: bool = False) -> "contextmanager[Tx]":
+    """A transaction that sees and writes only `tenant_id`'s rows.
+
+    With `pipeline=True` (psycopg's pipeline mode) BEGIN, the tenant setting and every statement
+    up to the first fetch go to PostgreSQL together: a caller that sends all its statements before
+    reading any result (the live join) pays one round trip for them, plus one for COMMIT."""
     if tenant_id is None:
         raise ValueError("tenant_scope needs a tenant id")
-    return _transaction(tenant_id)
+    return _transaction(tenant_id, pipeline)
 
 
 def unscoped() -> "contextmanager[Tx]":

@@ -59,19 +59,31 @@ _PARTICIPANT_STATE = ("select * from questions where participant_id = %s order b
 
 
 def participant_state(tx: Tx, participant_id: UUID) -> dict:
-    """Read on every live join: the four reads go in one pipelined round trip, not four."""
+    """Read on every live join: the reads go in one pipelined round trip, not five."""
     with tx.conn.pipeline():
-        cursors = [tx.conn.execute(query, [participant_id]) for query in _PARTICIPANT_STATE]
-    questions, messages, voted_polls, voted_questions = (cursor.fetchall() for cursor in cursors)
-    settings = tx.value("select settings from tenants where id = %s", [tx.tenant_id]) or {}
-    return {
-        "questions": [own_question(q, settings) for q in questions],
-        "messages": [{"id": str(m["id"]), "kind": m["kind"], "body": m["body"],
-                      "question_id": str(m["question_id"]) if m["question_id"] else None,
-                      "at": m["created_at"].isoformat()} for m in messages],
-        "voted_polls": [str(r["poll_id"]) for r in voted_polls],
-        "voted_questions": [str(r["question_id"]) for r in voted_questions],
-    }
+        pending = send_participant_state(tx, participant_id)
+    return pending()
+
+
+def send_participant_state(tx: Tx, participant_id: UUID):
+    """Send a resident's state reads without waiting (in pipeline mode they go out with whatever the
+    caller sends next); returns the function that reads the results into the state dict."""
+    cursors = [tx.conn.execute(query, [participant_id]) for query in _PARTICIPANT_STATE]
+    settings_cursor = tx.conn.execute("select settings from tenants where id = %s", [tx.tenant_id])
+
+    def read() -> dict:
+        questions, messages, voted_polls, voted_questions = (cursor.fetchall() for cursor in cursors)
+        row = settings_cursor.fetchone()
+        settings = (row["settings"] if row else None) or {}
+        return {
+            "questions": [own_question(q, settings) for q in questions],
+            "messages": [{"id": str(m["id"]), "kind": m["kind"], "body": m["body"],
+                          "question_id": str(m["question_id"]) if m["question_id"] else None,
+                          "at": m["created_at"].isoformat()} for m in messages],
+            "voted_polls": [str(r["poll_id"]) for r in voted_polls],
+            "voted_questions": [str(r["question_id"]) for r in voted_questions],
+        }
+    return read
 
 
 def poll_counts(tx: Tx, poll_id) -> dict[int, int]:
