@@ -149,7 +149,9 @@ def _accept(auth, ip: str | None) -> None:
     if identity.kind == "resident":
         join_room(participant_channel(identity.subject_id))
     for event_name, payload in replay:
-        emit(event_name, payload)
+        # to this connection, which is on this process: straight to its socket, not through Redis
+        # (the queue would publish every join's state to every live process)
+        emit(event_name, payload, ignore_queue=True)
     presence.joined(identity.room_id, identity.subject_id if identity.kind == "resident" else None)
     if identity.kind != "staff":
         metrics.resident_connected(identity.tenant_id)

@@ -28,10 +28,11 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import socket
 import time
 
 import gevent
+from gevent import socket
+from gevent.pywsgi import WSGIHandler
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio import socket as eio_socket
@@ -46,6 +47,7 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 log = logging.getLogger(__name__)
 
 RECEIVE_BYTES = 4096
+CLOSE_TIMEOUT = 10.0  # seconds a closed connection's unsent frames may wait for a peer that stopped reading
 _HANDSHAKE_HEADERS = ("HTTP_HOST", "HTTP_UPGRADE", "HTTP_CONNECTION", "HTTP_SEC_WEBSOCKET_KEY",
                       "HTTP_SEC_WEBSOCKET_VERSION", "HTTP_SEC_WEBSOCKET_PROTOCOL")
 _WRITE = 2  # libev EV_WRITE
@@ -62,7 +64,7 @@ class LeanWebSocket:
     """Engine.IO's `websocket` class for gevent, and (for a direct WebSocket) the socket's queue."""
 
     __slots__ = ("app", "server", "eio", "_sock", "raw", "conn", "pending", "watcher", "flushed",
-                 "finishing", "dead", "inbox", "fragments")
+                 "finishing", "dead", "inbox", "fragments", "owned")
 
     def __init__(self, handler, server):
         self.app = handler          # the Engine.IO socket's bound _websocket_handler
@@ -75,41 +77,46 @@ class LeanWebSocket:
         self.dead = False
         self.inbox = None           # whole messages read but not yet handed to Engine.IO
         self.fragments = None       # the parts of a fragmented message while it arrives
+        self.owned = False          # True once the reader is done with a descriptor taken from pywsgi
 
     # -- the WSGI side ---------------------------------------------------------------------------
 
     def __call__(self, environ, start_response):
         rfile = environ.get("wsgi.input")
-        raw_io = getattr(rfile, "raw", None)
-        sock = getattr(raw_io, "_sock", None)
+        sock = getattr(getattr(rfile, "raw", None), "_sock", None)
         if sock is None:
             raise RuntimeError("the live transport needs gevent's pywsgi server")
-        handshake = H11Handshake(ConnectionType.SERVER)
-        try:
-            headers = [(key[5:].replace("_", "-").encode("latin-1"), environ[key].encode("latin-1"))
-                       for key in _HANDSHAKE_HEADERS if key in environ]
-            handshake.initiate_upgrade_connection(headers, environ.get("PATH_INFO") or "/")
-            if not any(isinstance(event, Request) for event in handshake.events()):
-                raise RemoteProtocolError("not a WebSocket upgrade", event_hint=None)
-            # no permessage-deflate (the Node reference does not offer it either): frames stay shareable
-            response = handshake.send(AcceptConnection())
-        except (LocalProtocolError, RemoteProtocolError, UnicodeError):
+        accepted = _accept(environ)
+        if accepted is None:
             start_response("400 Bad Request", [("Content-Type", "text/plain")])
             return [b"Bad WebSocket handshake"]
-        self._sock = sock
-        self.raw = sock._sock if hasattr(sock, "_sock") else sock  # the OS socket, non-blocking under gevent
-        self.conn = handshake.connection
-        sock.sendall(response)
+        self.conn, response = accepted
         eio = self.eio
-        if eio is None or eio.connected:
+        handler = getattr(start_response, "__self__", None)
+        if eio is None or eio.connected or not isinstance(handler, WSGIHandler):
             # an upgrade from long-polling: Engine.IO's own handler does the probe exchange, with
             # its writer greenlet; it reads through wait() and writes through send()
+            self._attach(sock)
+            sock.sendall(response)
             try:
                 return self.app(self)
             finally:
                 self._shutdown()
-        sock.settimeout(self.server.ping_interval + self.server.ping_timeout)
-        return self._serve(eio)
+        # A direct WebSocket. The connection leaves pywsgi: this object takes the descriptor and
+        # serves it from a new greenlet with a shallow stack, and pywsgi's handler greenlet ends
+        # now, freeing its deep stack, its 8 KB read buffer, the parsed headers and request.
+        own = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        handler.close_connection = True
+        rfile.close()
+        self._attach(own)
+        own.sendall(response)
+        own.settimeout(self.server.ping_interval + self.server.ping_timeout)
+        gevent.spawn(self._serve, eio)
+        return []
+
+    def _attach(self, sock) -> None:
+        self._sock = sock
+        self.raw = sock._sock if hasattr(sock, "_sock") else sock  # the OS socket, non-blocking under gevent
 
     def _serve(self, eio):
         """A direct WebSocket: this greenlet reads, `put` writes, nothing else runs per connection."""
@@ -118,7 +125,7 @@ class LeanWebSocket:
         queued, eio.queue = eio.queue, self   # the OPEN packet is already in the stock queue
         while not queued.empty():
             self.put(queued.get_nowait())
-        reason = eio.server.reason.TRANSPORT_CLOSE
+        del queued
         try:
             while not eio.closed:
                 data = self.wait()
@@ -137,10 +144,14 @@ class LeanWebSocket:
             if not eio.closed:
                 log.info("%s: transport error %r, closing", eio.sid, exc)
         finally:
-            eio.close(wait=False, abort=True, reason=reason)
+            eio.close(wait=False, abort=True, reason=eio.server.reason.TRANSPORT_CLOSE)
+            eio.server.sockets.pop(eio.sid, None)
             self.finish()
-            self._shutdown()
-        return []
+            self.owned = True  # the descriptor is ours since it left pywsgi: close it once written out
+            if self.pending:
+                gevent.spawn_later(CLOSE_TIMEOUT, self._lost)  # a peer that stopped reading
+            else:
+                self._close_fd()
 
     # -- reading (the handler greenlet only) ----------------------------------------------------
 
@@ -262,6 +273,8 @@ class LeanWebSocket:
             self.flushed.set()
         if self.finishing:
             self._shutdown()
+            if self.owned:
+                self._close_fd()
 
     def _lost(self):
         self.dead = True
@@ -271,6 +284,8 @@ class LeanWebSocket:
         if self.flushed is not None:
             self.flushed.set()
         self._shutdown()
+        if self.owned:
+            self._close_fd()
 
     def finish(self):
         """Engine.IO closed the socket: a WebSocket close frame after what is pending, then EOF."""
@@ -296,9 +311,17 @@ class LeanWebSocket:
         if sock is None:
             return
         try:
-            sock.shutdown(socket.SHUT_RDWR)  # the reader sees EOF; pywsgi closes the descriptor
+            sock.shutdown(socket.SHUT_RDWR)  # the reader sees EOF (pywsgi or _serve closes the descriptor)
         except OSError:
             pass
+
+    def _close_fd(self):
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher.close()
+            self.watcher = None
+        self._shutdown()
+        self._sock.close()
 
     # -- the rest of the queue interface Engine.IO uses -------------------------------------------
 
@@ -323,6 +346,23 @@ class LeanWebSocket:
         raise eio_exceptions.QueueEmpty()  # nothing to poll: packets were written as they came
 
     get_nowait = get
+
+
+def _accept(environ):
+    """wsproto's server handshake for the upgrade request pywsgi has parsed: (connection, response
+    bytes), or None when it is not a valid WebSocket upgrade."""
+    handshake = H11Handshake(ConnectionType.SERVER)
+    try:
+        headers = [(key[5:].replace("_", "-").encode("latin-1"), environ[key].encode("latin-1"))
+                   for key in _HANDSHAKE_HEADERS if key in environ]
+        handshake.initiate_upgrade_connection(headers, environ.get("PATH_INFO") or "/")
+        if not any(isinstance(event, Request) for event in handshake.events()):
+            return None
+        # no permessage-deflate (the Node reference does not offer it either): frames stay shareable
+        response = handshake.send(AcceptConnection())
+    except (LocalProtocolError, RemoteProtocolError, UnicodeError):
+        return None
+    return handshake.connection, response
 
 
 def _frame_of(conn, encoded) -> bytes:
