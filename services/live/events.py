@@ -126,14 +126,14 @@ def _accept(auth, ip: str | None) -> None:
         # one round trip for every read of a join (pipeline mode: nothing is awaited until the room
         # is read), one for COMMIT; the resident's metering row is written later, in a batch
         with force_locale(identity.lang), tenant_scope(identity.tenant_id, pipeline=True) as tx:
-            room_cursor = tx.execute("select * from rooms where id = %s", [identity.room_id])
-            seat_cursor = (tx.execute("select room_id from participants where id = %s", [identity.subject_id])
-                           if resident else None)
+            room_cursor = tx.execute("select r.*, (select p.room_id from participants p where p.id = %s)"
+                                     " as participant_room_id from rooms r where r.id = %s",
+                                     [identity.subject_id if resident else None, identity.room_id])
             replay = _send_replay(tx, identity, auth)
             room = room_cursor.fetchone()
             if room is None:
                 raise NotFound("We could not find that chat.")
-            _check_identity(tx, identity, room, seat_cursor)
+            _check_identity(tx, identity, room, room.pop("participant_room_id"))
             replay = replay()
     except DomainError as exc:
         raise ConnectionRefusedError(exc.message) from None
@@ -199,15 +199,14 @@ def catch_up_after_outage(app, watermarks: dict[str, int]) -> None:
             manager.emit_here("my_state", state, to=sid)
 
 
-def _check_identity(tx, identity: LiveIdentity, room: dict, seat_cursor) -> None:
+def _check_identity(tx, identity: LiveIdentity, room: dict, participant_room_id) -> None:
     if identity.kind == "staff":
         _live_staff(tx, identity.subject_id)
         return
     if room["state"] not in PUBLIC_STATES:
         raise NotFound("We could not find that chat.")
     if identity.kind == "resident":
-        row = seat_cursor.fetchone()
-        if row is None or row["room_id"] != room["id"]:
+        if participant_room_id != room["id"]:  # no such participant (None), or one of another room
             raise Forbidden("Join the chat again to take part.")
 
 
