@@ -88,9 +88,19 @@ def install(server) -> None:
     transport.install(eio)
     stock = server._send_eio_packet
 
+    sockets = eio.sockets
+
     def send_eio_packet(eio_sid, pkt):
         if pkt.packet_type == eio_packet.MESSAGE and not pkt.binary:
-            shared_frame(pkt)
+            frame = shared_frame(pkt)
+            sock = sockets.get(eio_sid)
+            out = getattr(sock, "queue", None)
+            if type(out) is transport.LeanWebSocket and not sock.closed:
+                # what Engine.IO's send_packet and Socket.send do, minus their per-recipient lookups,
+                # log call and queue: the ping time-out check, then the shared frame to the socket
+                if sock.check_ping_timeout():
+                    out.put_frame(frame.frame)
+                return None
         return stock(eio_sid, pkt)
 
     server._send_eio_packet = send_eio_packet

@@ -231,6 +231,11 @@ class LeanWebSocket:
             return
         self.write(_frame_of(self.conn, pkt.encode()))
 
+    def put_frame(self, frame: bytes) -> None:
+        """A ready frame (a broadcast's shared one), written like put() writes a packet."""
+        if not (self.dead or self.finishing):
+            self.write(frame)
+
     def write(self, data: bytes) -> None:
         if self.dead or not data:
             return
