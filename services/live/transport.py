@@ -109,7 +109,13 @@ class LeanWebSocket:
         handler.close_connection = True
         rfile.close()
         self._attach(own)
-        own.sendall(response)
+        try:
+            own.sendall(response)
+        except OSError:  # the client left during the handshake
+            own.close()
+            eio.close(wait=False, abort=True, reason=eio.server.reason.TRANSPORT_CLOSE)
+            eio.server.sockets.pop(eio.sid, None)
+            return []
         own.settimeout(self.server.ping_interval + self.server.ping_timeout)
         gevent.spawn(self._serve, eio)
         return []

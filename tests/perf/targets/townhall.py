@@ -199,7 +199,7 @@ class TownhallTarget(BaseTarget):
         from importlib.metadata import version
 
         return {p: version(p) for p in ("flask-socketio", "python-socketio", "python-engineio", "gevent",
-                                        "simple-websocket", "psycopg")}
+                                        "wsproto", "psycopg")}
 
 
 def make_target(ctx: TargetContext) -> TownhallTarget:
