@@ -47,7 +47,9 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
         from services.live import events  # noqa: F401  (registers the Socket.IO handlers)
         queue = metrics.MeteredRedisManager(config.redis_url, channel=config.socketio_channel,
                                             on_resubscribed=lambda marks: events.catch_up_after_outage(app, marks))
-        socketio.init_app(app, client_manager=queue, async_mode="gevent",
+        # manage_session=False: live handlers use signed tokens, never the cookie session, so no
+        # per-connection copy of it is kept (Flask-SocketIO's default keeps one per connection)
+        socketio.init_app(app, client_manager=queue, async_mode="gevent", manage_session=False,
                           cors_allowed_origins=events.origin_checker(config.base_domain, pool,
                                                                      allow_loopback=not config.is_production),
                           ping_interval=25, ping_timeout=20, max_http_buffer_size=64 * 1024)

@@ -15,7 +15,7 @@ reconnects by itself once the database answers again (see `Pool` and `borrow`).
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any, Callable, Iterator
@@ -85,6 +85,20 @@ class Pool(ConnectionPool):
         return self.failing_since is not None
 
 
+CHECK_AFTER_IDLE = 2.0  # seconds
+
+
+def check_if_idle(conn: psycopg.Connection) -> None:
+    """The pool's check before lending a connection: one that came back less than CHECK_AFTER_IDLE
+    ago was working then, so the round trip is skipped (a join storm borrows thousands of times a
+    second); an older one is checked, which covers a PostgreSQL restart (it takes longer than that).
+    A connection broken in between fails its statement and the caller gets `Unavailable`, as when the
+    database goes away during a transaction."""
+    if monotonic() - getattr(conn, "townhall_returned_at", float("-inf")) < CHECK_AFTER_IDLE:
+        return
+    ConnectionPool.check_connection(conn)
+
+
 class Database:
     """Flask extension: one application-role pool per app, kept in `app.extensions`."""
 
@@ -99,7 +113,7 @@ class Database:
             reconnect_timeout=RECONNECT_TIMEOUT,
             open=False,
             name="townhall-app",
-            check=ConnectionPool.check_connection,
+            check=check_if_idle,
         )
         pool.open(wait=False)
         app.extensions["townhall_db"] = pool
@@ -133,6 +147,7 @@ def borrow(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
             with conn:
                 yield conn
         finally:
+            conn.townhall_returned_at = monotonic()
             pool.putconn(conn)
     except (psycopg.OperationalError, PoolTimeout) as exc:
         log.warning("database unavailable: %s", exc.__class__.__name__)
@@ -151,9 +166,9 @@ def ping() -> bool:
 
 
 @contextmanager
-def _transaction(tenant_id: UUID | None) -> Iterator[Tx]:
+def _transaction(tenant_id: UUID | None, pipeline: bool = False) -> Iterator[Tx]:
     with borrow(_pool()) as conn:
-        with conn.transaction():
+        with conn.pipeline() if pipeline else nullcontext(), conn.transaction():
             if tenant_id is not None:
                 conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
             tx = Tx(conn, tenant_id)
@@ -162,11 +177,15 @@ def _transaction(tenant_id: UUID | None) -> Iterator[Tx]:
         callback()
 
 
-def tenant_scope(tenant_id: UUID) -> "contextmanager[Tx]":
-    """A transaction that sees and writes only `tenant_id`'s rows."""
+def tenant_scope(tenant_id: UUID, *, pipeline: bool = False) -> "contextmanager[Tx]":
+    """A transaction that sees and writes only `tenant_id`'s rows.
+
+    With `pipeline=True` (psycopg's pipeline mode) BEGIN, the tenant setting and every statement
+    up to the first fetch go to PostgreSQL together: a caller that sends all its statements before
+    reading any result (the live join) pays one round trip for them, plus one for COMMIT."""
     if tenant_id is None:
         raise ValueError("tenant_scope needs a tenant id")
-    return _transaction(tenant_id)
+    return _transaction(tenant_id, pipeline)
 
 
 def unscoped() -> "contextmanager[Tx]":

@@ -49,11 +49,17 @@ def append_staff_event(tx: Tx, room_id: UUID, event_type: str, data: dict) -> di
 
 
 def events_after(tx: Tx, stream: str, room_id: UUID, after_seq: int, limit: int = REPLAY_BATCH) -> list[dict]:
+    return send_events_after(tx, stream, room_id, after_seq, limit)()
+
+
+def send_events_after(tx: Tx, stream: str, room_id: UUID, after_seq: int, limit: int = REPLAY_BATCH):
+    """Send the read without waiting for it (pipeline mode: it goes out with the caller's next ones);
+    returns the function that reads the events."""
     table = STREAMS[stream][0]
-    rows = tx.all(f"select seq, type, data, created_at from {table}"
-                  " where room_id = %s and seq > %s order by seq limit %s", [room_id, after_seq, limit])
-    return [{"seq": r["seq"], "type": r["type"], "data": r["data"], "at": r["created_at"].isoformat()}
-            for r in rows]
+    cursor = tx.execute(f"select seq, type, data, created_at from {table}"
+                        " where room_id = %s and seq > %s order by seq limit %s", [room_id, after_seq, limit])
+    return lambda: [{"seq": r["seq"], "type": r["type"], "data": r["data"], "at": r["created_at"].isoformat()}
+                    for r in cursor.fetchall()]
 
 
 def now_iso() -> str:

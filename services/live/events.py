@@ -21,8 +21,8 @@ from services import metrics
 from services.extensions import socketio
 from services.live import commands, presence
 from services.live.channels import participant_channel, room_channel, staff_channel
-from services.live.event_log import REPLAY_BATCH, events_after
-from services.live.queries import participant_state
+from services.live.event_log import REPLAY_BATCH, events_after, send_events_after
+from services.live.queries import participant_state, send_participant_state
 from services.live.schemas import ResumeSchema
 from services.live.tokens import LiveIdentity, read_token
 from services.request_info import client_ip_from_environ
@@ -124,14 +124,23 @@ def _accept(auth, ip: str | None) -> None:
     identity = read_token(auth.get("token"))
     if identity is None:
         raise ConnectionRefusedError("Your session has expired: reload the page to reconnect.")
+    resident = identity.kind == "resident"
     try:
-        with force_locale(identity.lang), tenant_scope(identity.tenant_id) as tx:
-            room = get_room(tx, identity.room_id)
-            _check_identity(tx, identity, room)
-            replay = _replay(tx, identity, auth)
-            presence_id = presence.record_connect(tx, identity) if identity.kind == "resident" else None
+        # one round trip for every read of a join (pipeline mode: nothing is awaited until the room
+        # is read), one for COMMIT; the resident's metering row is written later, in a batch
+        with force_locale(identity.lang), tenant_scope(identity.tenant_id, pipeline=True) as tx:
+            room_cursor = tx.execute("select r.*, (select p.room_id from participants p where p.id = %s)"
+                                     " as participant_room_id from rooms r where r.id = %s",
+                                     [identity.subject_id if resident else None, identity.room_id])
+            replay = _send_replay(tx, identity, auth)
+            room = room_cursor.fetchone()
+            if room is None:
+                raise NotFound("We could not find that chat.")
+            _check_identity(tx, identity, room, room.pop("participant_room_id"))
+            replay = replay()
     except DomainError as exc:
         raise ConnectionRefusedError(exc.message) from None
+    presence_id = presence.record_connect(identity) if resident else None
     rate = current_app.config["TOWNHALL"].live_events_per_second
     connections[request.sid] = Connection(identity, ip, presence_id, rate=rate, tokens=rate * 3)
     _note_seq(room_channel(identity.room_id), room["last_seq"])
@@ -143,7 +152,9 @@ def _accept(auth, ip: str | None) -> None:
     if identity.kind == "resident":
         join_room(participant_channel(identity.subject_id))
     for event_name, payload in replay:
-        emit(event_name, payload)
+        # to this connection, which is on this process: straight to its socket, not through Redis
+        # (the queue would publish every join's state to every live process)
+        emit(event_name, payload, ignore_queue=True)
     presence.joined(identity.room_id, identity.subject_id if identity.kind == "resident" else None)
     if identity.kind != "staff":
         metrics.resident_connected(identity.tenant_id)
@@ -191,15 +202,14 @@ def catch_up_after_outage(app, watermarks: dict[str, int]) -> None:
             manager.emit_here("my_state", state, to=sid)
 
 
-def _check_identity(tx, identity: LiveIdentity, room: dict) -> None:
+def _check_identity(tx, identity: LiveIdentity, room: dict, participant_room_id) -> None:
     if identity.kind == "staff":
         _live_staff(tx, identity.subject_id)
         return
     if room["state"] not in PUBLIC_STATES:
         raise NotFound("We could not find that chat.")
     if identity.kind == "resident":
-        row = tx.one("select room_id from participants where id = %s", [identity.subject_id])
-        if row is None or row["room_id"] != room["id"]:
+        if participant_room_id != room["id"]:  # no such participant (None), or one of another room
             raise Forbidden("Join the chat again to take part.")
 
 
@@ -212,20 +222,26 @@ def _live_staff(tx, staff_id):
     return staff
 
 
-def _replay(tx, identity: LiveIdentity, auth: dict) -> list[tuple[str, object]]:
-    """What this connection missed, read after it will have joined its rooms (duplicates are ignored client-side)."""
-    out: list[tuple[str, object]] = []
+def _send_replay(tx, identity: LiveIdentity, auth: dict):
+    """Send the reads of what this connection missed (read after it will have joined its rooms:
+    duplicates are ignored client-side); returns the function that reads them as events to emit."""
+    reads = []
     after = _int(auth.get("last_seq"))
     if after is not None:
-        out.append(("room_events", events_after(tx, "room", identity.room_id, after)))
+        reads.append(("room_events", send_events_after(tx, "room", identity.room_id, after)))
     if identity.kind == "staff":
         staff_after = _int(auth.get("staff_last_seq"))
         if staff_after is not None:
-            out.append(("staff_events", events_after(tx, "staff", identity.room_id, staff_after)))
-    out = [(name, events) for name, events in out if events]  # nothing missed: send nothing
-    if identity.kind == "resident":
-        out.append(("my_state", participant_state(tx, identity.subject_id)))
-    return out
+            reads.append(("staff_events", send_events_after(tx, "staff", identity.room_id, staff_after)))
+    state = send_participant_state(tx, identity.subject_id) if identity.kind == "resident" else None
+
+    def read() -> list[tuple[str, object]]:
+        out = [(name, events) for name, events in ((name, read_events()) for name, read_events in reads)
+               if events]  # nothing missed: send nothing
+        if state is not None:
+            out.append(("my_state", state()))
+        return out
+    return read
 
 
 def _int(value) -> int | None:
@@ -242,11 +258,7 @@ def on_disconnect(*args):
         if conn.identity.kind != "staff":
             metrics.resident_disconnected(conn.identity.tenant_id)
         if conn.presence_id is not None:
-            try:
-                with tenant_scope(conn.identity.tenant_id) as tx:
-                    presence.record_disconnect(tx, conn.presence_id)
-            except DomainError:
-                log.warning("could not record a disconnect; the connection counts until the room closes")
+            presence.record_disconnect(conn.identity.tenant_id, conn.presence_id)
 
 
 @socketio.on("resume")

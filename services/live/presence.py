@@ -14,11 +14,14 @@ import socket
 import time
 import uuid
 from collections import Counter
+from datetime import datetime, timezone
 
 from services.live import broadcast
 from services.live.channels import room_channel
 from services.redis_client import redis_client
 from services.residents import capacity
+from tenants.db import tenant_scope
+from tenants.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +53,58 @@ def left(room_id, participant_id=None) -> None:
             capacity.release(room_id, participant_id)
 
 
-def record_connect(tx, identity):
+def record_connect(identity) -> uuid.UUID:
     """A row per resident connection, in PostgreSQL: peak concurrency for usage metering is computed
-    from these intervals, so it survives restarts and counts every live process."""
-    return tx.value("insert into room_presence (tenant_id, room_id, participant_id, process)"
-                    " values (%s, %s, %s, %s) returning id",
-                    [identity.tenant_id, identity.room_id, identity.subject_id, PROCESS_ID])
+    from these intervals, so it survives restarts and counts every live process.
+
+    The rows are written in batches by `flush_metering` (every METERING_INTERVAL, and when the
+    process drains), not in the join's transaction: a join storm then commits no writes at all.
+    The times are taken here, so a row says when the connection really opened and closed."""
+    presence_id = uuid.uuid4()
+    _opened.append((presence_id, identity.tenant_id, identity.room_id, identity.subject_id, _now()))
+    return presence_id
 
 
-def record_disconnect(tx, presence_id) -> None:
-    tx.execute("update room_presence set disconnected_at = now() where id = %s and disconnected_at is null",
-               [presence_id])
+def record_disconnect(tenant_id, presence_id) -> None:
+    _closed.append((presence_id, tenant_id, _now()))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+_opened: list[tuple] = []   # connections not yet written: (id, tenant, room, participant, connected_at)
+_closed: list[tuple] = []   # disconnections not yet written: (id, tenant, disconnected_at)
+METERING_INTERVAL = 0.5
+METERING_BACKLOG = 200_000  # while PostgreSQL is away, keep at most this many rows to write
+
+
+def flush_metering() -> None:
+    """Write the pending connection rows, one transaction per tenant (in the app context)."""
+    global _opened, _closed
+    opened, closed, _opened, _closed = _opened, _closed, [], []
+    tenants: dict = {}
+    for row in opened:
+        tenants.setdefault(row[1], ([], []))[0].append((*row, PROCESS_ID, row[2]))
+    for row in closed:
+        tenants.setdefault(row[1], ([], []))[1].append((row[2], row[0]))
+    for tenant_id, (new, gone) in tenants.items():
+        try:
+            with tenant_scope(tenant_id) as tx, tx.conn.cursor() as cur:
+                if new:  # a room deleted since the join has no rows to meter
+                    cur.executemany("insert into room_presence (id, tenant_id, room_id, participant_id, connected_at,"
+                                    " process) select %s, %s, %s, %s, %s, %s where exists"
+                                    " (select 1 from rooms where id = %s) on conflict (id) do nothing", new)
+                if gone:
+                    cur.executemany("update room_presence set disconnected_at = %s"
+                                    " where id = %s and disconnected_at is null", gone)
+        except Unavailable:
+            # PostgreSQL is away: keep them for the next round (connections first, so that order holds)
+            _opened[:0] = [row[:5] for row in new][-METERING_BACKLOG:]
+            _closed[:0] = [(pid, tenant_id, at) for at, pid in gone][-METERING_BACKLOG:]
+            log.warning("usage metering rows kept for later: database unavailable")
+        except Exception:
+            log.exception("could not write %d usage metering rows", len(new) + len(gone))
 
 
 def refresh_seats() -> None:
@@ -106,6 +150,12 @@ def live_total(values: list[bytes]) -> int:
         if stamp and int(stamp) >= fresh_after:
             total += int(count)
     return total
+
+
+def meter_forever(sleep) -> None:
+    while True:
+        sleep(METERING_INTERVAL)
+        flush_metering()
 
 
 def run_forever(sleep) -> None:

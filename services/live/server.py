@@ -51,7 +51,12 @@ def serve(host: str, port: int) -> None:
         with app.app_context():
             presence.run_forever(gevent.sleep)
 
+    def metering_loop():
+        with app.app_context():
+            presence.meter_forever(gevent.sleep)
+
     gevent.spawn(presence_loop)
+    gevent.spawn(metering_loop)
     stopping: list = []
 
     def on_sigterm():
@@ -87,13 +92,14 @@ def _drain(app, grace: float) -> None:
     while eio.sockets and gevent.get_hub().loop.now() < deadline - 1:
         gevent.sleep(0.05)
     with app.app_context():
+        presence.flush_metering()  # the usage rows of every connection, including the ones just dropped
         socketio.stop()
 
 
 def _raise_open_files_limit() -> None:
-    """Each WebSocket holds two descriptors (simple-websocket dups the socket): use the hard limit."""
+    """Each WebSocket holds one descriptor (services/live/transport.py): use the hard limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if hard != resource.RLIM_INFINITY:
-        log.info("open files limit %s: at most about %s connections", hard, hard // 2)
+        log.info("open files limit %s: at most about %s connections", hard, hard - 100)

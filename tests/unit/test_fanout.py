@@ -51,3 +51,30 @@ def test_room_index_disconnect_leaves_exactly_the_clients_rooms():
     assert set(indexed.rooms["/"]["room:1"]) == {"s0", "s2"}
     assert "s3" not in indexed.rooms["/"][None] and "s3" not in indexed.rooms["/"]
     assert indexed.pending_disconnect == stock.pending_disconnect == {}
+
+
+def test_large_broadcasts_yield_between_slices_but_never_interleave():
+    import gevent
+
+    from services.live.fanout import YIELD_EVERY, pace_broadcasts
+
+    members = [(f"s{n}", f"e{n}") for n in range(YIELD_EVERY * 4 + 7)]
+    manager = type("M", (), {"get_participants": lambda self, ns, room: iter(members if room == "big" else members[:3])})()
+    pace_broadcasts(manager)
+    log: list = []
+
+    def broadcast(seq, room="big"):
+        for sid, _ in manager.get_participants("/", room):
+            log.append((seq, sid))
+
+    def other():
+        log.append(("other", None))
+
+    first, second = gevent.spawn(broadcast, 1), gevent.spawn(broadcast, 2)
+    gevent.spawn(other)
+    small = gevent.spawn(broadcast, 3, "small")
+    gevent.joinall([first, second, small])
+    seqs = [seq for seq, _ in log if seq in (1, 2)]
+    assert seqs == [1] * len(members) + [2] * len(members)  # one broadcast after the other: order kept
+    assert log.index(("other", None)) < len(members)        # ...but others ran during the first one
+    assert [sid for seq, sid in log if seq == 3] == ["s0", "s1", "s2"]  # small emits are not paced

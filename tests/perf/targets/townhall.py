@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[3]
 BATCH = 1000          # participants created per insert
 QUESTIONS_BATCH = 500  # pending questions created per insert
 BENCH_PLAN = "benchmark"
+BENCH_CONNECTIONS_PER_IP = 100_000   # instead of 500 (services/config.py): the limit is still checked
+BENCH_EVENTS_PER_SECOND = 100_000    # instead of 10 per connection: the budget is still checked
 
 
 class TownhallPublisher:
@@ -73,6 +75,10 @@ class TownhallTarget(BaseTarget):
         self.env = {**os.environ, "TOWNHALL_ENV": "test", "DATABASE_URL": self.stack.owner_url,
                     "REDIS_URL": self.stack.redis_url, "SECRET_KEY": f"bench-{uuid.uuid4().hex}{uuid.uuid4().hex}",
                     "LOG_FORMAT": "text", "LOG_LEVEL": "WARNING", "DB_POOL_MAX": "20",
+                    # every resident comes from 127.0.0.x: the per-address limit (500) stays on, but high
+                    "LIVE_CONNECTIONS_PER_IP": str(BENCH_CONNECTIONS_PER_IP),
+                    # the publisher is one moderator approving up to hundreds of questions a second (scale-out)
+                    "LIVE_EVENTS_PER_SECOND": str(BENCH_EVENTS_PER_SECOND),
                     "SOCKETIO_CHANNEL": f"townhall-bench-{uuid.uuid4().hex[:8]}", "HOST": self.ctx.host}
         self.app = create_app(load_config(self.env), process="cli")
         try:
@@ -193,7 +199,7 @@ class TownhallTarget(BaseTarget):
         from importlib.metadata import version
 
         return {p: version(p) for p in ("flask-socketio", "python-socketio", "python-engineio", "gevent",
-                                        "simple-websocket", "psycopg")}
+                                        "wsproto", "psycopg")}
 
 
 def make_target(ctx: TargetContext) -> TownhallTarget:
