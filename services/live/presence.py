@@ -32,6 +32,7 @@ TTL = 15
 _local: Counter = Counter()
 _last_total: dict[str, int] = {}
 _residents: Counter = Counter()   # (room id, participant id) -> connections here: their seats stay held
+_leaving: set[tuple[str, str]] = set()   # seats whose last connection here closed since the last refresh
 
 
 def joined(room_id, participant_id=None) -> None:
@@ -50,7 +51,7 @@ def left(room_id, participant_id=None) -> None:
         _residents[seat] -= 1
         if _residents[seat] <= 0:
             del _residents[seat]
-            capacity.release(room_id, participant_id)
+            _leaving.add(seat)   # released with the next refresh: a disconnect storm makes no Redis calls
 
 
 def record_connect(identity) -> uuid.UUID:
@@ -108,10 +109,21 @@ def flush_metering() -> None:
 
 
 def refresh_seats() -> None:
+    """Hold the seats of residents connected here, and free those whose last connection here closed
+    (unless they came back meanwhile), in one round trip."""
+    global _leaving
+    leaving, _leaving = _leaving, set()
     seats: dict[str, set[str]] = {}
     for room, participant in list(_residents):
         seats.setdefault(room, set()).add(participant)
-    capacity.refresh(seats)
+    freed: dict[str, set[str]] = {}
+    for room, participant in leaving - set(_residents):
+        freed.setdefault(room, set()).add(participant)
+    try:
+        capacity.refresh(seats, freed)
+    except Exception:
+        _leaving |= leaving - set(_residents)   # Redis is away: try again next round
+        raise
 
 
 def publish_once() -> None:

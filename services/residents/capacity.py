@@ -4,7 +4,7 @@ web and live process.
 Each room has a sorted set `room-seats:<room>` of participant ids scored by when they were last
 seen. Joining claims a seat atomically (a Lua script: drop stale seats, refuse when full, add);
 live processes refresh the seats of the residents connected to them every few seconds (with the
-presence heartbeat) and release a seat when its last connection closes. A seat not refreshed
+presence heartbeat) and, in the same round trip, release a seat whose last connection closed. A seat not refreshed
 for HOLD_SECONDS (a resident who joined but never connected, or whose live process died) is
 free again. Why not the presence counts: they are per process and include viewers, and they
 change only after a connection; the limit must be decided at the moment of joining, atomically.
@@ -47,9 +47,9 @@ def claim(room_id, participant_id, limit: int) -> bool:
         return True
 
 
-def refresh(seats: dict[str, set[str]]) -> None:
-    """Mark these participants (room id -> participant ids) as seen now."""
-    if not seats:
+def refresh(seats: dict[str, set[str]], freed: dict[str, set[str]] | None = None) -> None:
+    """Mark these participants (room id -> participant ids) as seen now, and release the `freed` ones."""
+    if not seats and not freed:
         return
     now = time.time()
     pipe = redis_client().pipeline()
@@ -57,14 +57,9 @@ def refresh(seats: dict[str, set[str]]) -> None:
         if members:
             pipe.zadd(_key(room_id), {m: now for m in members})
             pipe.expire(_key(room_id), HOLD_SECONDS * 4)
+    for room_id, members in (freed or {}).items():
+        pipe.zrem(_key(room_id), *members)
     pipe.execute()
-
-
-def release(room_id, participant_id) -> None:
-    try:
-        redis_client().zrem(_key(room_id), str(participant_id))
-    except redis.RedisError:
-        log.warning("could not release a seat; it frees itself after %ss", HOLD_SECONDS)
 
 
 def occupied(room_id) -> int:

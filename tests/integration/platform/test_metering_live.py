@@ -2,6 +2,9 @@
 by the process that holds it, the roll-up reads those rows, and seats follow connections."""
 from __future__ import annotations
 
+import uuid
+
+from services.live import presence
 from services.residents import capacity
 from tenants import billing
 from tenants.db import tenant_scope
@@ -32,3 +35,20 @@ def test_two_live_processes_record_connections_and_peak_and_release_seats(app_ct
     r1.disconnect()
     wait_until(lambda: any(r["disconnected_at"] for r in _presence(world)), message="disconnect recorded")
     wait_until(lambda: capacity.occupied(world.room["id"]) == 1, message="Alice's seat released")
+
+
+def test_seats_are_freed_at_the_next_refresh_unless_the_resident_came_back(app_ctx):
+    room, gone, back = (str(uuid.uuid4()) for _ in range(3))
+    for participant in (gone, back):
+        assert capacity.claim(room, participant, limit=10)
+        presence.joined(room, participant)
+    presence.left(room, gone)
+    presence.left(room, back)
+    presence.joined(room, back)                 # a reconnect within the same round
+    assert capacity.occupied(room) == 2         # a disconnect itself makes no Redis call
+    presence.refresh_seats()
+    assert capacity.occupied(room) == 1         # only the resident who stayed away lost the seat
+    assert capacity.claim(room, back, limit=1)  # ...and the one who came back still holds theirs
+    presence.left(room, back)
+    presence.refresh_seats()
+    assert capacity.occupied(room) == 0
