@@ -19,6 +19,7 @@ from services.api import webhooks
 from services.rooms import actions as room_actions
 from tenants.db import tenant_scope
 from tests.support.servers import ROOT, free_port
+from tests.support.workers import wait_until
 
 
 class Receiver:
@@ -106,10 +107,12 @@ def test_room_events_are_delivered_signed_with_retries(app_ctx, make_world, work
     closed = verify(endpoint["secret"], receiver.wait_for(4)[3])
     assert closed["event"] == "room.closed"
 
-    with tenant_scope(world.tenant.id) as tx:
-        rows = tx.all("select event, status, attempts, last_status from webhook_deliveries order by created_at")
-    assert [(r["event"], r["status"], r["attempts"], r["last_status"]) for r in rows] == [
-        ("room.live", "delivered", 3, 200), ("room.closed", "delivered", 1, 200)]
+    def deliveries():   # the receiver answers before the worker records the outcome
+        with tenant_scope(world.tenant.id) as tx:
+            rows = tx.all("select event, status, attempts, last_status from webhook_deliveries order by created_at")
+        return [(r["event"], r["status"], r["attempts"], r["last_status"]) for r in rows]
+    expected = [("room.live", "delivered", 3, 200), ("room.closed", "delivered", 1, 200)]
+    wait_until(lambda: deliveries() == expected, timeout=10, message="both deliveries recorded")
     time.sleep(0.5)
     assert stranger.requests == [], "another tenant's endpoint heard nothing"
 

@@ -129,9 +129,10 @@ def furnish(world: RoomWorld, pub: str, priv: str, *, question: dict, poll: dict
         themes.tag_question(tx, admin, question["id"], [theme["id"]])
         themes.tag_poll(tx, admin, poll["id"], [theme["id"]])
         data_rights.link(tx, made["registration"]["id"], participant["id"])
-        presence.record_connect(tx, LiveIdentity(tenant_id, world.room["id"], "resident", participant["id"]))
+        presence.record_connect(LiveIdentity(tenant_id, world.room["id"], "resident", participant["id"]))
         media = attach_recording(tx, world, f"{pub} recording", f"{pub} caption")
         logo = branding.set_logo(tx, admin, logo_png())
+    presence.flush_metering()   # the live process writes connection rows in batches
     closed = closed_room_with_transcript(world, pub)
     invoice = last_months_invoice(world.tenant)
     with tenant_scope(tenant_id) as tx:

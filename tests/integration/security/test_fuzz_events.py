@@ -18,6 +18,7 @@ from tests.support.live_client import LiveClient, close_all
 from tests.support.nasty import budget, json_values, payloads
 from tests.support.rows import row_counts
 from tests.support.servers import start_server
+from tests.support.workers import wait_until
 from tests.support.worlds import build_world
 
 EVENTS = ([(name, "resident", c.schema) for name, c in RESIDENT_COMMANDS.items()]
@@ -52,8 +53,15 @@ def _target(url):
            "assignee_id": [str(world.moderator.id), str(world.host.id)], "option_ids": [[1], [2], [1, 2]]}
     conns = {"resident": LiveClient(url, world.resident_token(world.join("Riley"))).connect(),
              "staff": LiveClient(url, world.staff_token(world.admin), staff_last_seq=0).connect()}
+    wait_until(lambda: _metered(world), message="the resident's connection metered")   # written in batches
+
     yield world, ids, conns
     close_all(list(conns.values()), "disconnect")
+
+
+def _metered(world) -> bool:
+    with tenant_scope(world.tenant.id) as tx:
+        return tx.value("select count(*) from room_presence where room_id = %s", [world.room["id"]]) == 1
 
 
 @pytest.mark.parametrize("event, kind, schema", EVENTS, ids=[f"{k}:{e}" for e, k, _ in EVENTS])
