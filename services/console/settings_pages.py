@@ -3,12 +3,12 @@ and languages, the websites allowed to embed the chats; and the audit log viewer
 a CSV export."""
 from __future__ import annotations
 
-import csv
 import io
 import json
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
+from services import csv_safe
 from services.branding.views import brand_css, css_response
 from services.console.auth import current_staff, staff_required
 from services.console.schemas import (AuditFilterSchema, BrandingSchema, DefaultsSchema, EmbedSchema, SsoSchema,
@@ -160,12 +160,6 @@ def audit_log():
                            query=query), (400 if errors else 200)
 
 
-def csv_cell(value) -> str:
-    """Spreadsheets run cells that start with = + - @ (or tab/CR) as formulas: prefix a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.get("/audit.csv")
 @staff_required
 def audit_csv():
@@ -173,12 +167,11 @@ def audit_csv():
     filters = load(AuditFilterSchema, request.args)
     rows = _audit_rows(filters, CSV_MAX_ROWS)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_safe.writer(out)   # names and details are typed by people
     writer.writerow(["when (UTC)", "actor kind", "actor", "action", "target kind", "target", "details", "from"])
     for r in rows:
-        writer.writerow([csv_cell(v) for v in (r["at"].isoformat(), r["actor_kind"], r["actor_label"], r["action"],
-                                               r["target_kind"], r["target_id"], json.dumps(r["details"] or {}, ensure_ascii=False),
-                                               r["ip"])])
+        writer.writerow([r["at"].isoformat(), r["actor_kind"], r["actor_label"], r["action"], r["target_kind"],
+                         r["target_id"], json.dumps(r["details"] or {}, ensure_ascii=False), r["ip"]])
     name = f"audit-{g.tenant.slug}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -8,17 +8,16 @@ listed under each; questions and polls with none are under "Not themed".
 """
 from __future__ import annotations
 
-import csv
 import io
 from uuid import UUID
 
+from services import csv_safe
 from services.ids import parse_uuid
 from services.live.queries import poll_counts
 from tenants.db import Tx
 from tenants.errors import NotFound
 
 UNTHEMED = {"id": None, "name": "Not themed", "kind": "other"}
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ["theme", "theme_kind", "room", "type", "id", "parent_id", "text", "by", "votes"]
 
 
@@ -84,30 +83,22 @@ def _links(tx: Tx, query: str, ids: list) -> dict:
     return links
 
 
-def safe_cell(value) -> str:
-    """A spreadsheet must not run a cell as a formula: text starting =, +, -, @, tab or CR gets a
-    leading apostrophe (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def to_csv(report: dict) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_safe.writer(out, lineterminator="\r\n")   # residents' text must not run as a formula
     writer.writerow(CSV_COLUMNS)
     for g in report["groups"]:
         for q in g["questions"]:
-            writer.writerow(map(safe_cell, [g["theme"], g["kind"], q["room"], "question", q["id"], "", q["body"],
-                                            q["display_name"], q["votes"]]))
+            writer.writerow([g["theme"], g["kind"], q["room"], "question", q["id"], "", q["body"],
+                             q["display_name"], q["votes"]])
             for n, a in enumerate(q["answers"], start=1):
-                writer.writerow(map(safe_cell, [g["theme"], g["kind"], q["room"], "answer", f"{q['id']}:{n}", q["id"],
-                                                a["body"], f"{a['by']}, {a['title']}" if a["title"] else a["by"], ""]))
+                writer.writerow([g["theme"], g["kind"], q["room"], "answer", f"{q['id']}:{n}", q["id"],
+                                 a["body"], f"{a['by']}, {a['title']}" if a["title"] else a["by"], ""])
         for p in g["polls"]:
-            writer.writerow(map(safe_cell, [g["theme"], g["kind"], p["room"], "poll", p["id"], "", p["prompt"], "",
-                                            p["total"]]))
+            writer.writerow([g["theme"], g["kind"], p["room"], "poll", p["id"], "", p["prompt"], "", p["total"]])
             for n, o in enumerate(p["options"], start=1):
-                writer.writerow(map(safe_cell, [g["theme"], g["kind"], p["room"], "poll_option", f"{p['id']}:{n}",
-                                                p["id"], o["label"], "", o["votes"]]))
+                writer.writerow([g["theme"], g["kind"], p["room"], "poll_option", f"{p['id']}:{n}",
+                                 p["id"], o["label"], "", o["votes"]])
     return out.getvalue()
 
 
