@@ -65,7 +65,6 @@ def _register_slices(app: Flask) -> None:
     from services.transcripts.views import bp as transcripts_console_bp
     from services.api.console import bp as api_console_bp
     from services.api.views import bp as api_bp, platform_bp as api_platform_bp
-    from services.console.views import bp as console_bp
     from services.residents.share import platform_bp as share_bp
     from services.residents.views import bp as residents_bp
     from services.signup.views import bp as signup_bp

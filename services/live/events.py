@@ -176,8 +176,7 @@ def catch_up_after_outage(app, watermarks: dict[str, int]) -> None:
     with app.app_context():
         for channel, seq in watermarks.items():
             stream, _, room_id = channel.partition(":")
-            stream = {"room": "room", "staff": "staff"}.get(stream)
-            if stream is None or channel not in here or room_id not in tenant_of:
+            if stream not in ("room", "staff") or channel not in here or room_id not in tenant_of:
                 continue
             while True:   # in batches, until nothing is left
                 try:

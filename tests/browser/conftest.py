@@ -22,7 +22,6 @@ from tenants.db import tenant_scope
 from tests.conftest import PASSWORD
 from tests.support.console import enable_totp, totp_code
 from tests.integration.conftest import make_world  # noqa: F401  (shared fixture)
-from tests.support.worlds import RoomWorld  # noqa: F401
 from tests.support.servers import ROOT, start_server
 
 CHROMIUM = "/usr/bin/chromium"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.live_client import LiveClient, close_all
+from tests.support.live_client import LiveClient, client_factory
 from tests.support.servers import start_server
 from tests.support.worlds import build_world
 
@@ -25,12 +25,7 @@ def make_world(app_ctx):
 
 @pytest.fixture()
 def clients():
-    made: list[LiveClient] = []
-
-    def make(url, token, **kwargs) -> LiveClient:
-        client = LiveClient(url, token, **kwargs).connect()
-        made.append(client)
-        return client
-
+    """LiveClient factory; disconnects every client at the end."""
+    make = client_factory(LiveClient, "disconnect")
     yield make
-    close_all(made, "disconnect")
+    make.close_all()

@@ -3,7 +3,6 @@ and schemathesis against that document (no 5xx, no response that breaks its sche
 from __future__ import annotations
 
 import hashlib
-import uuid
 
 import pytest
 import schemathesis

@@ -31,6 +31,20 @@ def close_all(clients: list, method: str) -> None:
     clients.clear()
 
 
+def client_factory(cls, close_method: str):
+    """`make(url, token, **kwargs)` connects a `cls` client and remembers it; `make.close_all()`
+    closes every client it made, in parallel."""
+    made: list = []
+
+    def make(url, token, **kwargs):
+        client = cls(url, token, **kwargs).connect()
+        made.append(client)
+        return client
+
+    make.close_all = lambda: close_all(made, close_method)
+    return make
+
+
 class LiveClient:
     def __init__(self, url: str, token: str, last_seq: int | None = 0, staff_last_seq: int | None = None,
                  reconnection: bool = False):

@@ -4,22 +4,15 @@ import uuid
 
 import pytest
 
-from tests.support.live_client import close_all
+from tests.support.live_client import client_factory
 from tests.support.resilient_client import ResilientClient
 
 
 @pytest.fixture()
 def resilient():
-    """ResilientClient factory; closes every client at the end (in parallel: each waits for its socket)."""
-    made: list[ResilientClient] = []
-
-    def make(url, token, **kwargs) -> ResilientClient:
-        client = ResilientClient(url, token, **kwargs).connect()
-        made.append(client)
-        return client
-
-    # call close_all() before stopping a test's own servers, or the clients keep reconnecting to them
-    make.close_all = lambda: close_all(made, "close")
+    """ResilientClient factory; closes every client at the end (in parallel: each waits for its socket).
+    Call `close_all()` before stopping a test's own servers, or the clients keep reconnecting to them."""
+    make = client_factory(ResilientClient, "close")
     yield make
     make.close_all()
 
