@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 
 import pytest
@@ -12,6 +13,7 @@ import socketio
 import websocket
 
 from services.live import actions
+from services.live.transport import LeanWebSocket
 from tenants.db import tenant_scope
 from tests.support.servers import start_server
 from tests.support.workers import wait_until
@@ -46,6 +48,18 @@ def test_one_descriptor_per_connection_released_when_it_closes(live):
     for ws in sockets:
         ws.close()
     wait_until(lambda: descriptors(live.proc.pid) <= before + 2, 10, message="descriptors released")
+
+
+def test_writes_are_not_held_back_by_nagles_algorithm():
+    """A small frame (an acknowledgement) written while the previous one is unacknowledged must go
+    at once, not after the client's delayed ACK (40 ms): the transport turns Nagle off."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+        with client, accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+            LeanWebSocket(None, None)._attach(accepted)
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
 
 
 def test_fragmented_and_oversized_messages(live):

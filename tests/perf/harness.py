@@ -44,7 +44,9 @@ from typing import Any
 
 import psutil
 
-from tests.perf.loadgen import ClientSpec, LoadGenerator, SioProtocol, raise_nofile_limit
+from tests.perf import cpu_caps
+from tests.perf.cpu_caps import CpuCaps
+from tests.perf.loadgen import ClientSpec, LoadGenerator, SioProtocol, percentile, raise_nofile_limit
 from tests.perf.targets import PERF_DIR, Target, TargetContext, load_target
 
 RESULTS_DIR = PERF_DIR / "results"
@@ -67,6 +69,7 @@ class Config:
     hot_fraction: float = 0.1
     scaleout_duration: float = 20.0
     window: int = 8
+    scaleout_cpu_limit: float = 0.35  # cores per server process in scale-out (cgroup quota); 0: uncapped
     workers: int = 2
     concurrency: int = 400
     connect_timeout: float = 30.0
@@ -443,21 +446,39 @@ async def scenario_rooms(target: Target, cfg: Config) -> dict:
 
 
 async def closed_loop(run: Run, n: int, processes: int) -> dict:
-    """Sustainable delivered events/s with at most cfg.window events in flight."""
+    """Sustainable delivered events/s with at most cfg.window events in flight.
+
+    With cfg.scaleout_cpu_limit each server process is capped (after the join) to that many
+    cores: see tests/perf/cpu_caps.py for why."""
     cfg = run.cfg
     room = "bench-scaleout"
     join = await run.join([room], n)
     joined = max(1, join["joined"])
+    caps = CpuCaps(cfg.scaleout_cpu_limit) if cfg.scaleout_cpu_limit and cpu_caps.available() is None else None
+    try:
+        if caps is not None:
+            caps.cap(run.target.server_pids())
+        return await _closed_loop_window(run, join, joined, processes, caps)
+    finally:
+        if caps is not None:
+            caps.close()
+
+
+async def _closed_loop_window(run: Run, join: dict, joined: int, processes: int, caps: CpuCaps | None) -> dict:
+    cfg = run.cfg
+    room = "bench-scaleout"
     meter = ProcessMeter(run.target.server_pids())
     gen_meter = ProcessMeter(run.gen.pids())
     pub = await run.target.publisher()
     published: list[tuple[int, float]] = []
+    publish_ms: list[float] = []
     try:
         await asyncio.sleep(1.0)
         stats = await run.gen.stats()
         recv0 = stats["received"]
         t_first = time.time()
         cpu0, gcpu0, busy0, hcpu0 = meter.cpu(), gen_meter.cpu(), machine_busy(), self_cpu()
+        throttle0 = caps.throttled() if caps else None
         t0 = time.monotonic()
         end = t0 + min(cfg.scaleout_duration, MAX_DURATION)
         seq = 0
@@ -469,11 +490,13 @@ async def closed_loop(run: Run, n: int, processes: int) -> dict:
                 t = time.time()
                 await pub.publish(room, seq)
                 published.append((seq, t))
+                publish_ms.append((time.time() - t) * 1000.0)
             await asyncio.sleep(0.005)
             stats = await run.gen.stats()
         t1 = time.monotonic()
         recv1 = stats["received"]
         cpu1, gcpu1, busy1, hcpu1 = meter.cpu(), gen_meter.cpu(), machine_busy(), self_cpu()
+        throttle1 = caps.throttled() if caps else None
         await wait_delivered(run.gen, recv0 + seq * join["joined"], cfg.drain)
     finally:
         await pub.close()
@@ -481,10 +504,14 @@ async def closed_loop(run: Run, n: int, processes: int) -> dict:
     wall = t1 - t0
     deliveries = recv1 - recv0
     server_cpu = cpu1 - cpu0
+    periods = throttle1["periods"] - throttle0["periods"] if caps else 0
     return {
         "processes": processes,
+        "cpu_limit_cores": caps.cores if caps else None,
+        "throttled_share": (throttle1["throttled"] - throttle0["throttled"]) / periods if periods else None,
         "join": clean_join(join),
         "published_events": seq,
+        "publish_call_ms": {"p50": percentile(sorted(publish_ms), 50), "p99": percentile(sorted(publish_ms), 99)},
         "deliveries_in_window": deliveries,
         "delivered_per_s": deliveries / wall,
         "events_per_s": deliveries / wall / joined,
@@ -501,7 +528,9 @@ async def closed_loop(run: Run, n: int, processes: int) -> dict:
 
 
 async def scenario_scaleout(target: Target, cfg: Config, n: int) -> dict:
-    out: dict[str, Any] = {"residents": n, "window": cfg.window, "duration_s": cfg.scaleout_duration}
+    out: dict[str, Any] = {"residents": n, "window": cfg.window, "duration_s": cfg.scaleout_duration,
+                           "cpu_limit_cores": cfg.scaleout_cpu_limit or None,
+                           "cpu_limit_unavailable": cpu_caps.available() if cfg.scaleout_cpu_limit else None}
     for processes in (1, 2):
         async with Run(target, cfg, processes=processes, message_queue=True) as run:
             out[f"p{processes}"] = await closed_loop(run, n, processes)
@@ -594,8 +623,10 @@ def evaluate_goals(res: dict) -> dict[str, dict]:
             return out
         ratio = so[n_max].get("ratio_2p_over_1p")
         note = contention_note(so[n_max]["p1"], so[n_max]["p2"]) if "p1" in so[n_max] else ""
+        cap = so[n_max].get("cpu_limit_cores")
+        capped = f", {fmt(cap)} cores per server process" if cap else ", uncapped"
         put("scaleout", "met" if ratio is not None and ratio >= 1.7 else "not met",
-            f"{fmt(ratio)}x at N={n_max}{note}", bool(note))
+            f"{fmt(ratio)}x at N={n_max}{capped}{note}", bool(note))
     else:
         put("scaleout", "not measured", "needs --scenarios scaleout")
     return out
@@ -644,9 +675,15 @@ def table_rows(results: dict[str, dict]) -> list[tuple[str, str, str, dict[str, 
                   ("other load on machine (cores)", "other_cpu_cores")],
         "scaleout": [("1 process delivered/s", "p1.delivered_per_s"), ("2 processes delivered/s", "p2.delivered_per_s"),
                      ("ratio 2p/1p", "ratio_2p_over_1p"),
+                     ("CPU cap per server process (cores)", "cpu_limit_cores"),
+                     ("1p share of periods throttled", "p1.throttled_share"),
+                     ("2p share of periods throttled", "p2.throttled_share"),
                      ("1p deliveries / server CPU s", "p1.deliveries_per_server_cpu_s"),
                      ("2p deliveries / server CPU s", "p2.deliveries_per_server_cpu_s"),
                      ("CPU-normalised ratio (diagnostic)", "cpu_normalised_ratio_2p_over_1p"),
+                     ("1p publish call p50 ms", "p1.publish_call_ms.p50"),
+                     ("2p publish call p50 ms", "p2.publish_call_ms.p50"),
+                     ("2p publish call p99 ms", "p2.publish_call_ms.p99"),
                      ("1p p99 ms", "p1.latency_ms.p99"),
                      ("2p p99 ms", "p2.latency_ms.p99"), ("lost (1p+2p)", None),
                      ("1p server CPU (cores)", "p1.server_cpu_utilisation"),
@@ -684,6 +721,11 @@ def table_rows(results: dict[str, dict]) -> list[tuple[str, str, str, dict[str, 
     return rows
 
 
+def meaningful_ratio(a, b) -> bool:
+    """Both figures are numbers and the divisor is not zero or measuring noise (e.g. 1e-14 cores)."""
+    return isinstance(a, (int, float)) and isinstance(b, (int, float)) and abs(b) > 1e-6
+
+
 def render_table(results: dict[str, dict], targets: list[str], markdown: bool = False) -> str:
     cols = list(targets)
     show_ratio = "townhall" in results and "reference" in results
@@ -693,7 +735,7 @@ def render_table(results: dict[str, dict], targets: list[str], markdown: bool = 
         row = [scen, n, label] + [fmt(vals.get(c)) if c in vals else "n/a" for c in cols]
         if show_ratio:
             a, b = vals.get("townhall"), vals.get("reference")
-            row.append(fmt(a / b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else "-")
+            row.append(fmt(a / b) if meaningful_ratio(a, b) else "-")
         lines.append(row)
     if markdown:
         md = ["| " + " | ".join(str(v) for v in lines[0]) + " |",
@@ -715,7 +757,7 @@ def ratios(results: dict[str, dict]) -> list[dict]:
     out = []
     for scen, n, label, vals in table_rows(results):
         a, b = vals.get("townhall"), vals.get("reference")
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b:
+        if meaningful_ratio(a, b):
             out.append({"scenario": scen, "n": n, "figure": label, "townhall": a, "reference": b, "ratio": a / b})
     return out
 
@@ -830,6 +872,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--residents-per-room", type=int, default=None, help="default 25, smoke 10")
     p.add_argument("--scaleout-duration", type=float, default=None, help="seconds per process count (default 20)")
     p.add_argument("--window", type=int, default=None, help="events in flight in scale-out (default 8)")
+    p.add_argument("--scaleout-cpu-limit", type=float, default=None,
+                   help="cores per server process in scale-out, a cgroup CPU quota (default 0.35; 0: uncapped)")
     p.add_argument("--workers", type=int, default=None, help="generator processes (default 2)")
     p.add_argument("--concurrency", type=int, default=None, help="connection attempts in flight (default 400)")
     p.add_argument("--connect-timeout", type=float, default=None)
@@ -858,6 +902,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     for name, attr in [("rate", "rate"), ("duration", "duration"), ("hold", "hold"), ("drain", "drain"),
                        ("rooms", "rooms"), ("residents_per_room", "residents_per_room"),
                        ("scaleout_duration", "scaleout_duration"), ("window", "window"), ("workers", "workers"),
+                       ("scaleout_cpu_limit", "scaleout_cpu_limit"),
                        ("concurrency", "concurrency"), ("connect_timeout", "connect_timeout"),
                        ("redis_url", "redis_url")]:
         v = getattr(a, name)

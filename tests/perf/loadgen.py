@@ -1,8 +1,10 @@
 """Asyncio load generator speaking Engine.IO v4 / Socket.IO v5 over the websocket transport.
 
-No socket.io client library is used: each simulated resident is one aiohttp
-websocket to ``<base>/socket.io/?EIO=4&transport=websocket`` and this module
-handles the few packets the benchmark needs:
+No socket.io client library is used: each simulated resident is one picows
+WebSocket (a Cython client whose callback sees every frame, with no coroutine per
+message; the worker loops run on uvloop) to
+``<base>/socket.io/?EIO=4&transport=websocket``, and this module handles the few
+packets the benchmark needs (the publishers' :class:`SioClient` uses aiohttp):
 
 * Engine.IO ``0{...}`` open packet (server -> client, gives ``sid``, ``pingInterval``),
 * Engine.IO ping ``2`` -> pong ``3`` (Engine.IO v4: the server pings),
@@ -11,7 +13,7 @@ handles the few packets the benchmark needs:
 
 Every resident records, for each received ``room_event`` (the name is
 configurable), its sequence number, the receipt time (``time.time()`` taken as
-soon as the frame is handed to the client coroutine) and the payload's
+soon as the frame is handed to the resident's callback) and the payload's
 ``sent_at``.  From those and the publisher's own timestamp map the generator
 computes latency, lost, duplicated, reordered and misrouted events.
 
@@ -44,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import uvloop
+from picows import WSCloseCode, WSFrame, WSHandshakeError, WSListener, WSMsgType, WSTransport, ws_connect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SIO_PATH = "/socket.io/"
@@ -340,12 +344,142 @@ class Resident:
     ws: Any = None
 
 
+def bound_socket_factory(source_ip: str | None):
+    """For picows: an unconnected socket bound to `source_ip` (None: the default connect path)."""
+    if source_ip is None:
+        return None
+    factory = make_socket_factory()
+
+    def create(parsed_url) -> socket.socket:
+        sock = factory((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, None, None))
+        sock.bind((source_ip, 0))
+        return sock
+
+    return create
+
+
+class ResidentSocket(WSListener):
+    """One resident's WebSocket, handled frame by frame in picows's callback.
+
+    No coroutine, future or task per received message (the aiohttp version awaited
+    `receive()` for each): at 5,000 residents and 5 events/s the generator's per-message cost
+    was larger than the server's, so it set the figures. Handshake, then every `event` is
+    recorded with its receipt time, taken as the frame is parsed."""
+
+    def __init__(self, worker: "Worker", r: Resident) -> None:
+        super().__init__()
+        opts = worker.opts
+        self.worker = worker
+        self.r = r
+        self.namespace = opts["namespace"]
+        self.event = opts["event"]
+        self.joined_event = opts["joined_event"]
+        self.seq_path = opts["seq_field"]
+        self.sent_path = opts["sent_at_field"]
+        self.room_path = opts["room_field"]
+        simple_ns = self.namespace in ("", "/")
+        self.prefix = '42["' + self.event + '",' if simple_ns else None
+        self.phase = "open"  # open -> connecting -> connected (waiting for joined_event) -> joined
+        self.joined: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        kind = frame.msg_type
+        if kind is WSMsgType.TEXT:
+            t = time.time()
+            text = frame.get_payload_as_utf8_text()
+            if self.phase == "joined":
+                self.on_message(transport, text, t)
+            else:
+                self.on_handshake(transport, text)
+        elif kind is WSMsgType.CLOSE:
+            transport.send_close(WSCloseCode.OK)
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        r = self.r
+        if not self.joined.done():
+            self.joined.set_exception(SioError(f"closed during handshake ({self.phase})"))
+        elif r.state == "joined":
+            r.state = "dropped"
+            r.error = "dropped by server"
+            self.worker.dropped += 1
+
+    def on_handshake(self, transport: WSTransport, data: str) -> None:
+        if self.phase == "open":
+            if not data.startswith("0"):
+                return self.fail(transport, "no Engine.IO open packet")
+            transport.send(WSMsgType.TEXT, connect_packet(self.namespace, self.r.auth).encode())
+            self.phase = "connecting"
+            return None
+        if data == "2":
+            transport.send(WSMsgType.TEXT, b"3")
+            return None
+        parts = split_packet(data, self.namespace) if data.startswith("4") else None
+        if parts is None:
+            return None
+        kind, body = parts
+        if kind == "4":
+            return self.fail(transport, "connect refused")
+        if kind == "0":
+            self.phase = "connected"
+            if not self.joined_event:
+                self.mark_joined()
+        elif kind == "2" and self.phase == "connected" and json.loads(body)[0] == self.joined_event:
+            self.mark_joined()
+        return None
+
+    def fail(self, transport: WSTransport, reason: str) -> None:
+        if not self.joined.done():
+            self.joined.set_exception(SioError(reason))
+        transport.disconnect(graceful=False)
+
+    def mark_joined(self) -> None:
+        r = self.r
+        r.t_joined = time.time()
+        r.state = "joined"
+        self.phase = "joined"
+        self.worker.joined += 1
+        self.joined.set_result(None)
+
+    def on_message(self, transport: WSTransport, data: str, t: float) -> None:
+        prefix = self.prefix
+        if prefix is not None and data.startswith(prefix):
+            payload = json.loads(data[2:])[1]
+        elif data == "2":
+            transport.send(WSMsgType.TEXT, b"3")
+            return
+        elif data.startswith("4"):
+            parts = split_packet(data, self.namespace)
+            if parts is None or parts[0] != "2":
+                return
+            arr = json.loads(parts[1])
+            if arr[0] != self.event or len(arr) < 2:
+                return
+            payload = arr[1]
+        else:
+            return
+        seq = get_path(payload, self.seq_path)
+        if not isinstance(seq, int):
+            return
+        r = self.r
+        r.seqs.append(seq - r.seq_offset)
+        r.times.append(t)
+        s = get_path(payload, self.sent_path) if self.sent_path else None
+        r.sent.append(float(s) if isinstance(s, (int, float)) else 0.0)
+        if self.room_path is not None:
+            room = get_path(payload, self.room_path)
+            if room is not None and room != r.room:
+                if r.rooms_seen is None:
+                    r.rooms_seen = {}
+                r.rooms_seen[room] = r.rooms_seen.get(room, 0) + 1
+        self.worker.received += 1
+
+
 class Worker:
     """Holds a share of the residents; driven by JSON-line commands."""
 
     def __init__(self) -> None:
         self.residents: list[Resident] = []
-        self.sessions: dict[str | None, aiohttp.ClientSession] = {}
         self.tasks: list[asyncio.Task] = []
         self.received = 0
         self.joined = 0
@@ -366,12 +500,6 @@ class Worker:
             await asyncio.sleep(0.01)
             self.lag_ms.append((loop.time() - t - 0.01) * 1000.0)
             self.lag_t.append(time.time())
-
-    def session_for(self, ip: str | None) -> aiohttp.ClientSession:
-        sess = self.sessions.get(ip)
-        if sess is None:
-            sess = self.sessions[ip] = new_session(ip)
-        return sess
 
     # -- commands ---------------------------------------------------------
 
@@ -455,134 +583,42 @@ class Worker:
         }
 
     async def _run_resident(self, r: Resident, sem: asyncio.Semaphore, timeout: float, settle) -> None:
-        opts = self.opts
-        namespace = opts["namespace"]
-        joined_event = opts["joined_event"]
         settled = False
-        ws = None
         try:
             async with sem:
                 r.state = "connecting"
                 r.t_start = time.time()
                 try:
                     async with asyncio.timeout(timeout):
-                        ws = await self.session_for(r.source_ip).ws_connect(
-                            sio_url(r.url, opts["path"]), headers=r.headers, autoping=True, compress=0
-                        )
-                        r.ws = ws
-                        msg = await ws.receive()
-                        if msg.type != aiohttp.WSMsgType.TEXT or not msg.data.startswith("0"):
-                            raise SioError("no Engine.IO open packet")
-                        await ws.send_str(connect_packet(namespace, r.auth))
-                        connected = False
-                        while True:
-                            msg = await ws.receive()
-                            if msg.type != aiohttp.WSMsgType.TEXT:
-                                raise SioError(f"closed during handshake ({msg.type.name})")
-                            data = msg.data
-                            if data == "2":
-                                await ws.send_str("3")
-                                continue
-                            if not data.startswith("4"):
-                                continue
-                            parts = split_packet(data, namespace)
-                            if parts is None:
-                                continue
-                            kind, body = parts
-                            if kind == "4":
-                                raise SioError("connect refused")
-                            if kind == "0":
-                                connected = True
-                                if not joined_event:
-                                    break
-                            elif kind == "2" and connected and joined_event:
-                                if json.loads(body)[0] == joined_event:
-                                    break
+                        transport, listener = await ws_connect(
+                            lambda: ResidentSocket(self, r), sio_url(r.url, self.opts["path"]),
+                            extra_headers=r.headers, socket_factory=bound_socket_factory(r.source_ip),
+                            websocket_handshake_timeout=timeout, max_frame_size=MAX_LINE)
+                        r.ws = transport
+                        await listener.joined
                 except TimeoutError:
                     raise SioError("timeout") from None
-                r.t_joined = time.time()
-                r.state = "joined"
-                self.joined += 1
             settled = True
             settle()
-            await self._read_loop(r, ws)
         except asyncio.CancelledError:
             raise
         except SioError as exc:
             r.error = str(exc)
-        except aiohttp.WSServerHandshakeError as exc:
-            r.error = f"handshake HTTP {exc.status}"
-        except (aiohttp.ClientError, OSError) as exc:
-            r.error = f"{type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}"[:120]
+        except WSHandshakeError as exc:
+            status = getattr(exc.response, "status", None)
+            r.error = f"handshake HTTP {int(status)}" if status is not None else f"handshake: {exc}"[:120]
+        except OSError as exc:
+            r.error = f"{type(exc).__name__}: {exc.strerror or exc}"[:120]
         except Exception as exc:  # noqa: BLE001 - reported, never fatal
             r.error = f"{type(exc).__name__}: {exc}"[:120]
         finally:
-            if r.state == "connecting" or r.state == "new":
+            if r.state in ("connecting", "new"):
                 r.state = "failed"
                 self.failed += 1
+                if r.ws is not None:
+                    r.ws.disconnect(graceful=False)
             if not settled:
                 settle()
-
-    async def _read_loop(self, r: Resident, ws) -> None:
-        opts = self.opts
-        namespace = opts["namespace"]
-        event = opts["event"]
-        seq_path = opts["seq_field"]
-        sent_path = opts["sent_at_field"]
-        room_path = opts["room_field"]
-        simple_ns = namespace in ("", "/")
-        prefix = '42["' + event + '",' if simple_ns else None
-        TEXT = aiohttp.WSMsgType.TEXT
-        seqs, times, sent = r.seqs, r.times, r.sent
-        offset = r.seq_offset
-        loads = json.loads
-        now = time.time
-        while True:
-            msg = await ws.receive()
-            t = now()
-            if msg.type is not TEXT:
-                break
-            data = msg.data
-            if prefix is not None and data.startswith(prefix):
-                payload = loads(data[2:])[1]
-            elif data == "2":
-                await ws.send_str("3")
-                continue
-            elif data.startswith("4"):
-                parts = split_packet(data, namespace)
-                if parts is None:
-                    continue
-                kind, body = parts
-                if kind == "1":
-                    break
-                if kind != "2":
-                    continue
-                arr = loads(body)
-                if arr[0] != event or len(arr) < 2:
-                    continue
-                payload = arr[1]
-            elif data.startswith("1"):
-                break
-            else:
-                continue
-            seq = get_path(payload, seq_path)
-            if not isinstance(seq, int):
-                continue
-            seqs.append(seq - offset)
-            times.append(t)
-            s = get_path(payload, sent_path) if sent_path else None
-            sent.append(float(s) if isinstance(s, (int, float)) else 0.0)
-            if room_path is not None:
-                room = get_path(payload, room_path)
-                if room is not None and room != r.room:
-                    if r.rooms_seen is None:
-                        r.rooms_seen = {}
-                    r.rooms_seen[room] = r.rooms_seen.get(room, 0) + 1
-            self.received += 1
-        if r.state == "joined":
-            r.state = "dropped"
-            r.error = "dropped by server"
-            self.dropped += 1
 
     def cmd_stats(self, msg: dict) -> dict:
         return {
@@ -669,20 +705,16 @@ class Worker:
 
     async def cmd_close(self, msg: dict) -> dict:
         t0 = time.time()
-        residents = [r for r in self.residents if r.ws is not None and not r.ws.closed]
-        sem = asyncio.Semaphore(500)
-
-        async def close_one(r: Resident) -> None:
-            async with sem:
-                try:
-                    async with asyncio.timeout(2):
-                        await r.ws.close()
-                except Exception:
-                    pass
-
+        open_sockets = [r.ws for r in self.residents if r.ws is not None and not r.ws.is_disconnected]
+        for r in self.residents:
+            if r.state == "joined":
+                r.state = "closed"  # before the close, so that it is not counted as dropped
+        for transport in open_sockets:
+            transport.send_close(WSCloseCode.OK)
+            transport.disconnect()
         try:
             async with asyncio.timeout(float(msg.get("timeout", 15))):
-                await asyncio.gather(*(close_one(r) for r in residents))
+                await asyncio.gather(*(t.wait_disconnected() for t in open_sockets), return_exceptions=True)
         except TimeoutError:
             pass
         if self._lag_task is not None:
@@ -691,14 +723,9 @@ class Worker:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        for sess in self.sessions.values():
-            await sess.close()
-        self.sessions.clear()
         for r in self.residents:
             r.ws = None
-            if r.state == "joined":
-                r.state = "closed"
-        return {"closed": len(residents), "seconds": time.time() - t0}
+        return {"closed": len(open_sockets), "seconds": time.time() - t0}
 
 
 async def worker_main() -> None:
@@ -1047,7 +1074,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--event", default="room_event")
     args = p.parse_args(argv)
     if args.worker:
-        asyncio.run(worker_main())
+        uvloop.run(worker_main())
         return
     args.hold = min(max(0.0, args.hold), 3600.0)
     asyncio.run(_standalone(args))
