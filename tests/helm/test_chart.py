@@ -128,6 +128,13 @@ def workloads(r: Rendered) -> list[dict]:
     return r.kinds("Deployment") + r.kinds("Job")
 
 
+def volume_at(spec: dict, container: dict, path: str) -> dict:
+    """The pod volume the container mounts at path."""
+    (name,) = [m["name"] for m in container["volumeMounts"] if m["mountPath"] == path]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == name]
+    return volume
+
+
 # --- the scenarios lint and render valid Kubernetes objects ---------------------------------
 
 
@@ -224,6 +231,7 @@ def test_default_objects(default):
     assert default.names("Secret") == {f"{FULLNAME}-secret", f"{FULLNAME}-migrate"}
     assert default.names("ServiceAccount") == {FULLNAME}
     assert default.names("Ingress") == {f"{FULLNAME}-web", f"{FULLNAME}-live"}
+    assert default.names("PersistentVolumeClaim") == {f"{FULLNAME}-media"}
     # optional objects are off by default
     for kind in ("HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "StatefulSet"):
         assert default.kinds(kind) == [], kind
@@ -292,6 +300,89 @@ def test_live_gets_time_to_drain_sockets(default, production):
     live = pod_spec(default.get("Deployment", f"{FULLNAME}-live"))
     assert live["terminationGracePeriodSeconds"] == 60 > web["terminationGracePeriodSeconds"]
     assert pod_spec(production.get("Deployment", f"{FULLNAME}-live"))["terminationGracePeriodSeconds"] == 90
+
+
+def test_live_drain_ends_before_the_grace_period(default, production):
+    for rendered, drain in ((default, 20), (production, 60)):
+        spec = pod_spec(rendered.get("Deployment", f"{FULLNAME}-live"))
+        (container,) = spec["containers"]
+        pre_stop = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
+        assert container_env(container)["LIVE_DRAIN_SECONDS"]["value"] == str(drain)
+        assert drain < spec["terminationGracePeriodSeconds"] - pre_stop
+
+
+@pytest.mark.parametrize("live", [
+    {"drainSeconds": 55},
+    {"drainSeconds": 70},
+    {"drainSeconds": 20, "terminationGracePeriodSeconds": 20, "preStopSleepSeconds": 0},
+    {"drainSeconds": 20, "terminationGracePeriodSeconds": 30, "preStopSleepSeconds": 10},
+], ids=["equal", "above", "no-pre-stop", "pre-stop-eats-the-margin"])
+def test_drain_not_below_grace_minus_pre_stop_is_refused(chart, default_values, live):
+    with pytest.raises(helm.HelmRenderError, match="live.drainSeconds"):
+        chart.render(deep_merge(default_values, {"live": live}), name=RELEASE, namespace=NAMESPACE)
+
+
+def test_drain_just_below_grace_minus_pre_stop_renders(chart, default_values):
+    for live, drain in (({"drainSeconds": 54}, "54"),
+                        ({"drainSeconds": 29, "terminationGracePeriodSeconds": 30, "preStopSleepSeconds": 0}, "29")):
+        rendered = render(chart, deep_merge(default_values, {"live": live}))
+        (container,) = pod_spec(rendered.get("Deployment", f"{FULLNAME}-live"))["containers"]
+        assert container_env(container)["LIVE_DRAIN_SECONDS"]["value"] == drain
+
+
+def test_web_and_workers_sum_their_processes_metrics(default):
+    """gunicorn workers and Celery pool children keep their values in PROMETHEUS_MULTIPROC_DIR,
+    an emptyDir of the pod; live and beat are one process each and must not get it."""
+    for name in RUNTIME_DEPLOYMENTS:
+        spec = pod_spec(default.get("Deployment", name))
+        (container,) = spec["containers"]
+        folder = container_env(container).get("PROMETHEUS_MULTIPROC_DIR")
+        if name.endswith(("-live", "-beat")):
+            assert folder is None, name
+            continue
+        volume = volume_at(spec, container, folder["value"])
+        assert volume["emptyDir"] == {"medium": "Memory", "sizeLimit": "64Mi"}, name
+        assert volume["name"] != "tmp", f"{name}: a folder of its own, not /tmp with its other scratch files"
+
+
+def test_workers_serve_metrics_on_their_port(chart, default, default_values):
+    custom = render(chart, deep_merge(default_values, {"worker": {"metricsPort": 9200}}))
+    for rendered, port in ((default, 9100), (custom, 9200)):
+        for queue in ("default", "mail", "media"):
+            (container,) = pod_spec(rendered.get("Deployment", f"{FULLNAME}-worker-{queue}"))["containers"]
+            assert container_env(container)["METRICS_PORT"]["value"] == str(port)
+            assert container["ports"] == [{"name": "metrics", "containerPort": port, "protocol": "TCP"}]
+
+
+def test_media_volume_is_shared_by_web_and_the_media_workers(default):
+    """MEDIA_DIR: web stores uploads, the media queue's workers caption them, from any node."""
+    claim = default.get("PersistentVolumeClaim", f"{FULLNAME}-media")
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi"
+    assert "storageClassName" not in claim["spec"], "empty: the cluster's default class"
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep", "recordings outlive the release"
+    claims = {}
+    for name in RUNTIME_DEPLOYMENTS:
+        spec = pod_spec(default.get("Deployment", name))
+        (container,) = spec["containers"]
+        media_dir = container_env(container).get("MEDIA_DIR")
+        assert (media_dir is None) == ("media" not in {v["name"] for v in spec["volumes"]}), name
+        if media_dir:
+            claims[name] = volume_at(spec, container, media_dir["value"])["persistentVolumeClaim"]["claimName"]
+    assert claims == {f"{FULLNAME}-web": f"{FULLNAME}-media", f"{FULLNAME}-worker-media": f"{FULLNAME}-media"}
+
+
+def test_media_volume_existing_claim(chart, default_values, production):
+    rendered = render(chart, deep_merge(default_values, {"mediaVolume": {"existingClaim": "townhall-recordings"}}))
+    assert rendered.kinds("PersistentVolumeClaim") == []
+    for name in (f"{FULLNAME}-web", f"{FULLNAME}-worker-media"):
+        spec = pod_spec(rendered.get("Deployment", name))
+        (container,) = spec["containers"]
+        volume = volume_at(spec, container, container_env(container)["MEDIA_DIR"]["value"])
+        assert volume["persistentVolumeClaim"] == {"claimName": "townhall-recordings"}, name
+    claim = production.get("PersistentVolumeClaim", f"{FULLNAME}-media")
+    assert claim["spec"]["storageClassName"] == "efs-sc"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "100Gi"
 
 
 def test_services_select_their_deployments(default):
@@ -529,12 +620,16 @@ def test_production_disruption_budgets(production):
 def test_production_network_policies(production):
     policies = {p["metadata"]["name"]: p for p in production.kinds("NetworkPolicy")}
     assert set(policies) == {f"{FULLNAME}-{c}" for c in ("web", "live", "worker", "beat", "migrate")}
-    for component, port in (("web", 5000), ("live", 5001)):
-        spec = policies[f"{FULLNAME}-{component}"]["spec"]
-        (rule,) = spec["ingress"]
-        assert rule["ports"] == [{"port": port, "protocol": "TCP"}]
-        assert rule["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "ingress-nginx"}
-    for component in ("worker", "beat", "migrate"):
+    ingress_controller = {"kubernetes.io/metadata.name": "ingress-nginx"}
+    prometheus = {"kubernetes.io/metadata.name": "monitoring"}
+    # networkPolicy.metrics: Prometheus reaches each process's /metrics port, and nothing else does
+    for component, port, sources in (("web", 5000, [ingress_controller, prometheus]),
+                                     ("live", 5001, [ingress_controller, prometheus]),
+                                     ("worker", 9100, [prometheus])):
+        rules = policies[f"{FULLNAME}-{component}"]["spec"]["ingress"]
+        assert [r["from"][0]["namespaceSelector"]["matchLabels"] for r in rules] == sources, component
+        assert all(r["ports"] == [{"port": port, "protocol": "TCP"}] for r in rules), component
+    for component in ("beat", "migrate"):
         assert policies[f"{FULLNAME}-{component}"]["spec"]["ingress"] == []
     for policy in policies.values():
         spec = policy["spec"]
@@ -542,6 +637,15 @@ def test_production_network_policies(production):
         dns = spec["egress"][0]["ports"]
         assert {"port": 53, "protocol": "UDP"} in dns
         assert len(spec["egress"]) == 3
+
+
+def test_network_policies_keep_prometheus_out_unless_asked(chart, default_values):
+    rendered = render(chart, deep_merge(default_values, {"networkPolicy": {"enabled": True}}))
+    for component in ("web", "live"):
+        (rule,) = rendered.get("NetworkPolicy", f"{FULLNAME}-{component}")["spec"]["ingress"]
+        assert rule["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "ingress-nginx"}
+    for component in ("worker", "beat", "migrate"):
+        assert rendered.get("NetworkPolicy", f"{FULLNAME}-{component}")["spec"]["ingress"] == []
 
 
 def test_production_ingress_tls_and_custom_domain(production):

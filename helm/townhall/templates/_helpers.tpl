@@ -75,6 +75,10 @@ existingSecret it reads a hook Secret of its own, created just before it.
 {{- end -}}
 {{- end -}}
 
+{{- define "townhall.mediaClaimName" -}}
+{{- .Values.mediaVolume.existingClaim | default (printf "%s-media" (include "townhall.fullname" .)) -}}
+{{- end -}}
+
 {{- define "townhall.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "townhall.fullname" .) .Values.serviceAccount.name -}}
@@ -119,12 +123,36 @@ checksum/secret: {{ include (print .root.Template.BasePath "/secret.yaml") .root
 {{- end -}}
 
 {{/*
+Folders beyond /tmp, for the pods that need them. Each deployment passes "dirs" (a dict) to
+townhall.podSpecCommon, townhall.containerCommon and townhall.env:
+- "metrics": PROMETHEUS_MULTIPROC_DIR, an emptyDir where several processes (gunicorn workers,
+  Celery pool children) keep their values so that /metrics sums them;
+- "media": MEDIA_DIR, the uploaded recordings on the claim web and the media workers share.
+*/}}
+{{- define "townhall.metricsDir" -}}/run/prometheus{{- end -}}
+{{- define "townhall.mediaDir" -}}/media{{- end -}}
+
+{{/*
+An emptyDir volume body. Call with .Values.tmpVolume or .Values.metricsVolume.
+*/}}
+{{- define "townhall.emptyDir" -}}
+emptyDir:
+  {{- with .medium }}
+  medium: {{ . }}
+  {{- end }}
+  {{- with .sizeLimit }}
+  sizeLimit: {{ . }}
+  {{- end }}
+{{- end -}}
+
+{{/*
 Environment shared by the long-running processes: the ConfigMap, then run-time secrets by
-key (never the owner DATABASE_URL, which only the migration Job receives).
-Call with (dict "root" $ "extra" .Values.web.extraEnv).
+key (never the owner DATABASE_URL, which only the migration Job receives), then the folders
+of "dirs". Call with (dict "root" $ "extra" .Values.web.extraEnv "dirs" (dict "metrics" true)).
 */}}
 {{- define "townhall.env" -}}
 {{- $secret := include "townhall.secretName" .root -}}
+{{- $dirs := get . "dirs" | default dict -}}
 envFrom:
   - configMapRef:
       name: {{ include "townhall.configMapName" .root }}
@@ -152,6 +180,14 @@ env:
         key: SMTP_URL
         optional: true
 {{- end }}
+{{- if get $dirs "metrics" }}
+  - name: PROMETHEUS_MULTIPROC_DIR
+    value: {{ include "townhall.metricsDir" . }}
+{{- end }}
+{{- if get $dirs "media" }}
+  - name: MEDIA_DIR
+    value: {{ include "townhall.mediaDir" . }}
+{{- end }}
 {{- with .root.Values.extraEnv }}
 {{ toYaml . | indent 2 }}
 {{- end }}
@@ -162,7 +198,8 @@ env:
 
 {{/*
 Shared pod-level settings. Call with (dict "root" $ "component" "web" "values" .Values.web),
-optionally "selector" (the pod selector labels, used to complete topologySpreadConstraints).
+optionally "selector" (the pod selector labels, used to complete topologySpreadConstraints)
+and "dirs" (see above).
 */}}
 {{- define "townhall.podSpecCommon" -}}
 serviceAccountName: {{ include "townhall.serviceAccountName" .root }}
@@ -201,30 +238,44 @@ topologySpreadConstraints:
   - {{ toYaml $c | indent 4 | trim }}
 {{- end }}
 {{- end }}
+{{- $dirs := get . "dirs" | default dict }}
 volumes:
   - name: tmp
-    emptyDir:
-      {{- with $root.Values.tmpVolume.medium }}
-      medium: {{ . }}
-      {{- end }}
-      {{- with $root.Values.tmpVolume.sizeLimit }}
-      sizeLimit: {{ . }}
-      {{- end }}
+    {{- include "townhall.emptyDir" $root.Values.tmpVolume | nindent 4 }}
+{{- if get $dirs "metrics" }}
+  - name: metrics
+    {{- include "townhall.emptyDir" $root.Values.metricsVolume | nindent 4 }}
+{{- end }}
+{{- if get $dirs "media" }}
+  - name: media
+    persistentVolumeClaim:
+      claimName: {{ include "townhall.mediaClaimName" $root }}
+{{- end }}
 {{- end -}}
 
 {{/*
-Container security context and the /tmp mount.
+Container security context and the mounts: /tmp, and the folders of "dirs" (see above).
+Call with (dict "root" $ "dirs" (dict "metrics" true)).
 */}}
 {{- define "townhall.containerCommon" -}}
-image: {{ include "townhall.image" . }}
-imagePullPolicy: {{ .Values.image.pullPolicy }}
-{{- with .Values.securityContext }}
+{{- $dirs := get . "dirs" | default dict -}}
+image: {{ include "townhall.image" .root }}
+imagePullPolicy: {{ .root.Values.image.pullPolicy }}
+{{- with .root.Values.securityContext }}
 securityContext:
 {{ toYaml . | indent 2 }}
 {{- end }}
 volumeMounts:
   - name: tmp
     mountPath: /tmp
+{{- if get $dirs "metrics" }}
+  - name: metrics
+    mountPath: {{ include "townhall.metricsDir" . }}
+{{- end }}
+{{- if get $dirs "media" }}
+  - name: media
+    mountPath: {{ include "townhall.mediaDir" . }}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -284,6 +335,23 @@ metrics:
         type: Utilization
         averageUtilization: {{ $mem }}
 {{- end }}
+{{- end -}}
+
+{{/*
+A NetworkPolicy ingress rule: from pods matching the selectors, to one port.
+Call with (dict "namespaceSelector" ... "podSelector" ... "port" 5000).
+*/}}
+{{- define "townhall.ingressRule" -}}
+- from:
+    - namespaceSelector:
+        {{- toYaml (.namespaceSelector | default dict) | nindent 8 }}
+      {{- with .podSelector }}
+      podSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+  ports:
+    - port: {{ .port }}
+      protocol: TCP
 {{- end -}}
 
 {{/*
