@@ -30,10 +30,10 @@ class ValidationFailed(DomainError):
         if not isinstance(messages, dict):
             messages = {"_schema": messages}
         field, problems = next(iter(messages.items()))
-        return cls(f"{field}: {_first_text(problems)}", field=str(field), details={"fields": messages})
+        return cls(f"{field}: {first_text(problems)}", field=str(field), details={"fields": messages})
 
 
-def _first_text(problems) -> str:
+def first_text(problems) -> str:
     """The first message, however deep marshmallow nested it (list items, nested schemas)."""
     while isinstance(problems, (dict, list)) and problems:
         problems = next(iter(problems.values())) if isinstance(problems, dict) else problems[0]
