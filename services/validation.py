@@ -22,9 +22,18 @@ def load(schema: type[Schema], data) -> dict:
     try:
         loaded = instance.load(data)
     except ValidationError as exc:
-        raise ValidationFailed.from_messages(_sentences(instance, exc.messages)) from None
+        raise ValidationFailed.from_messages(_sentences(instance, _plain(exc.messages))) from None
     _check_text(loaded, "")
     return loaded
+
+
+def _plain(messages):
+    """Translated messages (lazy strings) as text in the reader's language, now, for JSON and f-strings."""
+    if isinstance(messages, dict):
+        return {key: _plain(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [_plain(value) for value in messages]
+    return str(messages)
 
 
 def _sentences(schema: Schema, messages):

@@ -293,13 +293,15 @@ def _dispatch(name: str, args: tuple, table: dict, kind: str):
         return TOO_FAST
     command = table[name]
     try:
-        data = commands.validate(command, payload)
-        with force_locale(conn.identity.lang), tenant_scope(conn.identity.tenant_id) as tx:
-            room = get_room(tx, conn.identity.room_id)
-            actor = _actor(tx, conn)
-            result = commands.execute(command, tx, actor, room, data)
+        with force_locale(conn.identity.lang):
+            data = commands.validate(command, payload)
+            with tenant_scope(conn.identity.tenant_id) as tx:
+                room = get_room(tx, conn.identity.room_id)
+                actor = _actor(tx, conn)
+                result = commands.execute(command, tx, actor, room, data)
     except DomainError as exc:
-        return {"ok": False, **exc.as_dict()}
+        refusal = {"ok": False, **exc.as_dict()}
+        return {**refusal, "message": exc.sentence} if kind == "resident" else refusal
     except Exception:
         log.exception("live command %s failed", name)
         return INTERNAL
