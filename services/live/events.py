@@ -97,8 +97,8 @@ def _client_ip() -> str | None:
 
 @socketio.on("connect")
 def on_connect(auth):
-    if draining:
-        raise ConnectionRefusedError("This server is restarting: reconnecting.")
+    if draining:   # `retry`: the page tries again (services/static/js/live.js), reaching another process
+        raise ConnectionRefusedError("This server is restarting: reconnecting.", {"retry": True})
     ip = _client_ip()
     limit = current_app.config["TOWNHALL"].live_connections_per_ip
     if limit and per_ip[ip] >= limit:
