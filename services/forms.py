@@ -9,14 +9,14 @@ from marshmallow import Schema
 
 from services.validation import load
 from tenants.db import Tx, tenant_scope
-from tenants.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from tenants.errors import DomainError, NotFound, PermissionDenied, ValidationFailed, first_text
 
 T = TypeVar("T")
 
 
 def field_errors(exc: DomainError) -> dict[str, str]:
     fields = exc.details.get("fields", {}) if isinstance(exc, ValidationFailed) else {}
-    errors = {f: (m[0] if isinstance(m, list) and m else str(m)) for f, m in fields.items()}
+    errors = {f: first_text(m) for f, m in fields.items()}
     return errors or {exc.field or "form": exc.message}
 
 

@@ -9,21 +9,45 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
-from tenants.errors import ValidationFailed
+from tenants.errors import ValidationFailed, first_text
 
 _UNACCEPTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 UNACCEPTABLE_MESSAGE = "contains characters we cannot accept (control characters or broken text). Retype it and try again."
 
 
 def load(schema: type[Schema], data) -> dict:
+    instance = schema()
     try:
-        loaded = schema().load(data)
+        loaded = instance.load(data)
     except ValidationError as exc:
-        raise ValidationFailed.from_messages(exc.messages) from None
+        raise ValidationFailed.from_messages(_sentences(instance, _plain(exc.messages))) from None
     _check_text(loaded, "")
     return loaded
+
+
+def _plain(messages):
+    """Translated messages (lazy strings) as text in the reader's language, now, for JSON and f-strings."""
+    if isinstance(messages, dict):
+        return {key: _plain(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [_plain(value) for value in messages]
+    return str(messages)
+
+
+def _sentences(schema: Schema, messages):
+    """A list's problems are keyed by item index ({"tags": {1: ["Too long."]}}): make each a sentence
+    naming the item ("Tag 2: Too long."), by the field's `item` metadata or else its name."""
+    if not isinstance(messages, dict):
+        return messages
+    sentences = dict(messages)
+    for name, problems in messages.items():
+        field = schema.fields.get(name)
+        if isinstance(field, fields.List) and isinstance(problems, dict):
+            label = field.metadata.get("item") or f"{name.replace('_', ' ').capitalize()} item"
+            sentences[name] = [f"{label} {index + 1}: {first_text(item)}" for index, item in problems.items()]
+    return sentences
 
 
 def _check_text(value, path: str) -> None:

@@ -20,6 +20,11 @@ class DomainError(Exception):
             body["details"] = self.details
         return body
 
+    @property
+    def sentence(self) -> str:
+        """What a resident reads: the message without a field's name (which would be English)."""
+        return self.message
+
 
 class ValidationFailed(DomainError):
     status = 422
@@ -30,10 +35,15 @@ class ValidationFailed(DomainError):
         if not isinstance(messages, dict):
             messages = {"_schema": messages}
         field, problems = next(iter(messages.items()))
-        return cls(f"{field}: {_first_text(problems)}", field=str(field), details={"fields": messages})
+        return cls(f"{field}: {first_text(problems)}", field=str(field), details={"fields": messages})
+
+    @property
+    def sentence(self) -> str:
+        fields = self.details.get("fields")
+        return first_text(next(iter(fields.values()))) if fields else self.message
 
 
-def _first_text(problems) -> str:
+def first_text(problems) -> str:
     """The first message, however deep marshmallow nested it (list items, nested schemas)."""
     while isinstance(problems, (dict, list)) and problems:
         problems = next(iter(problems.values())) if isinstance(problems, dict) else problems[0]

@@ -3,7 +3,7 @@ it from the link we send. The answer to the form is the same whether or not we h
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from marshmallow import fields, validate
 
 from services import ratelimit
@@ -17,12 +17,12 @@ from tenants.db import tenant_scope
 from tenants.errors import DomainError
 
 bp = tenant_blueprint("engagement_residents", __name__)
+CHOOSE_KIND = _l("Choose what you would like us to do.")
 
 
 class DataRequestSchema(RegisterSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(("access", "deletion"),
-                                                                error="Choose what you would like us to do."),
-                         error_messages={"required": "Choose what you would like us to do."})
+    kind = fields.String(required=True, validate=validate.OneOf(("access", "deletion"), error=CHOOSE_KIND),
+                         error_messages={"required": CHOOSE_KIND})
 
 
 @bp.route("/your-data", methods=["GET", "POST"])
@@ -36,7 +36,7 @@ def your_data():
             with tenant_scope(g.tenant.id) as tx:
                 data_rights.request_rights(tx, data["email"], data["kind"], current_lang())
         except DomainError as exc:
-            errors = {exc.field or "email": _(exc.message) if exc.field else exc.message}
+            errors = {exc.field or "email": exc.sentence}
         else:
             flash(_("Thank you. If we hold this email address, we have sent it a link: open it to confirm "
                     "your request."), "success")

@@ -97,8 +97,8 @@ def _client_ip() -> str | None:
 
 @socketio.on("connect")
 def on_connect(auth):
-    if draining:
-        raise ConnectionRefusedError("This server is restarting: reconnecting.")
+    if draining:   # `retry`: the page tries again (services/static/js/live.js), reaching another process
+        raise ConnectionRefusedError("This server is restarting: reconnecting.", {"retry": True})
     ip = _client_ip()
     limit = current_app.config["TOWNHALL"].live_connections_per_ip
     if limit and per_ip[ip] >= limit:
@@ -293,13 +293,15 @@ def _dispatch(name: str, args: tuple, table: dict, kind: str):
         return TOO_FAST
     command = table[name]
     try:
-        data = commands.validate(command, payload)
-        with force_locale(conn.identity.lang), tenant_scope(conn.identity.tenant_id) as tx:
-            room = get_room(tx, conn.identity.room_id)
-            actor = _actor(tx, conn)
-            result = commands.execute(command, tx, actor, room, data)
+        with force_locale(conn.identity.lang):
+            data = commands.validate(command, payload)
+            with tenant_scope(conn.identity.tenant_id) as tx:
+                room = get_room(tx, conn.identity.room_id)
+                actor = _actor(tx, conn)
+                result = commands.execute(command, tx, actor, room, data)
     except DomainError as exc:
-        return {"ok": False, **exc.as_dict()}
+        refusal = {"ok": False, **exc.as_dict()}
+        return {**refusal, "message": exc.sentence} if kind == "resident" else refusal
     except Exception:
         log.exception("live command %s failed", name)
         return INTERNAL

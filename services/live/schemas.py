@@ -1,6 +1,7 @@
 """Payloads of live commands (from Socket.IO events and the console's HTML forms)."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates
 
 from services.live.reasons import REJECTION_REASONS
@@ -20,13 +21,12 @@ class _Base(Schema):
         return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
 
 
-def _text(maximum: int, name: str):
-    return fields.String(required=True, validate=validate.Length(
-        1, maximum, error=f"{name} must be between {{min}} and {{max}} characters."))
+def _text(maximum: int, error: str):
+    return fields.String(required=True, validate=validate.Length(1, maximum, error=error))
 
 
 class AskSchema(_Base):
-    body = _text(QUESTION_MAX, "A question")
+    body = _text(QUESTION_MAX, _l("A question must be between {min} and {max} characters."))
 
 
 class QuestionRefSchema(_Base):
@@ -70,7 +70,7 @@ class TagPollSchema(_Themes):
 
 
 class ReplySchema(QuestionRefSchema):
-    body = _text(ANSWER_MAX, "A reply")
+    body = _text(ANSWER_MAX, "A reply must be between {min} and {max} characters.")
 
 
 class AssignSchema(QuestionRefSchema):
@@ -78,11 +78,11 @@ class AssignSchema(QuestionRefSchema):
 
 
 class AnswerSchema(QuestionRefSchema):
-    body = _text(ANSWER_MAX, "An answer")
+    body = _text(ANSWER_MAX, "An answer must be between {min} and {max} characters.")
 
 
 class AnnouncementSchema(_Base):
-    body = _text(2000, "An announcement")
+    body = _text(2000, "An announcement must be between {min} and {max} characters.")
 
 
 class PollSchema(_Base):
@@ -104,7 +104,8 @@ class PollRefSchema(_Base):
 
 
 class PollVoteSchema(PollRefSchema):
-    option_ids = fields.List(fields.Integer(strict=False), required=True, validate=validate.Length(1, 10))
+    option_ids = fields.List(fields.Integer(strict=False), required=True, validate=validate.Length(
+        1, 10, error=_l("Choose between {min} and {max} options.")))
 
     @pre_load
     def single_option(self, data, **kwargs):

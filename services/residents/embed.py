@@ -66,7 +66,7 @@ def embed_join(room_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _render(room_id, join_error=exc.message)
+        return _render(room_id, join_error=exc.sentence)
     return _render(room_id, participant["id"])
 
 
@@ -86,5 +86,5 @@ def embed_ask(room_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _render(room_id, participant_id, ask_message=exc.message)
+        return _render(room_id, participant_id, ask_message=exc.sentence)
     return _render(room_id, participant_id, ask_message=_("Thank you. Your question is waiting for a moderator."))

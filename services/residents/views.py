@@ -115,7 +115,7 @@ def join(room_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        flash(exc.message, "error")
+        flash(exc.sentence, "error")
         return redirect(url_for(".room", room_id=room_id, _anchor="join"))
     return redirect(url_for(".room", room_id=room_id, _anchor="ask"))
 
@@ -135,7 +135,7 @@ def ask(room_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        flash(exc.message, "error")
+        flash(exc.sentence, "error")
         return redirect(url_for(".room", room_id=room_id, _anchor="ask"))
     flash(_("Thank you. Your question is waiting for a moderator."), "success")
     return redirect(url_for(".room", room_id=room_id, _anchor="my-questions"))
@@ -160,7 +160,7 @@ def register(room_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        flash(exc.message, "error")
+        flash(exc.sentence, "error")
         return redirect(url_for(".room", room_id=room_id, _anchor="register"))
     flash(_("Thank you. If this address is not registered yet, we have sent it an email: "
             "open the link in it to confirm your reminders."), "success")

@@ -39,7 +39,7 @@ class RoomSchema(Schema):
     title_cy = fields.String(load_default="", validate=validate.Length(max=140))
     description_cy = fields.String(load_default="", validate=validate.Length(max=5000))
     tags = fields.List(fields.String(validate=validate.Length(1, 40)), load_default=list,
-                       validate=validate.Length(max=12))
+                       validate=validate.Length(max=12), metadata={"item": "Tag"})
     area = fields.String(load_default="", validate=validate.Length(max=120))
     starts_at = LondonDateTime(required=True)
     ends_at = LondonDateTime(required=True)

@@ -76,6 +76,18 @@ def test_room_form_errors_are_shown_next_to_fields_and_nothing_is_saved(client, 
         assert tx.value("select count(*) from rooms") == 0
 
 
+def test_a_tag_too_long_is_named_in_a_sentence_not_shown_as_raw_data(client, make_tenant, make_staff):
+    tenant = make_tenant()
+    sign_in(client, tenant, make_staff(tenant, "admin"))
+    response = client.post(f"/t/{tenant.slug}/console/rooms/new", data={
+        "title": "Neighbourhood chat", "starts_at": future(1), "ends_at": future(2),
+        "tags": "speeding, " + "x" * 41})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert '<p class="field-error" id="tags-error">Tag 2: Length must be between 1 and 40.</p>' in html
+    assert "{1:" not in html and "[&#39;" not in html
+
+
 def test_console_requires_sign_in_and_wrong_password_is_refused(client, make_tenant, make_staff):
     tenant = make_tenant()
     staff = make_staff(tenant)

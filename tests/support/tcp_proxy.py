@@ -9,8 +9,12 @@ from tests.support.servers import free_port
 
 
 class TcpProxy:
-    def __init__(self, backends: list[int]):
+    def __init__(self, backends: list[int], hold: threading.Event | None = None):
+        """With `hold`, each connection reaches its backend at once but carries nothing until `hold`
+        is set: a connection a server accepted just before it stopped listening."""
         self.backends = backends
+        self.hold = hold
+        self.connected = 0   # connections made to a backend
         self.port = free_port()
         self._listener = socket.create_server(("127.0.0.1", self.port))
         self._open: set[socket.socket] = set()
@@ -39,6 +43,9 @@ class TcpProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._open.update((client, upstream))
+                self.connected += 1
+            if self.hold:
+                self.hold.wait()
             threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
             self._pipe(upstream, client)
             return

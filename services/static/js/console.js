@@ -1,6 +1,6 @@
 // Staff live pages (moderation queue and host view): staff and room streams, and every
 // command form upgraded from a page post to a Socket.IO event with an acknowledgement.
-import { EventStream, connect, resumeVia, makeAnnouncer, fill, cloneTemplate, setConnection } from './live.js';
+import { EventStream, connect, resumeVia, makeAnnouncer, fill, cloneTemplate, showConnection } from './live.js';
 
 const root = document.getElementById('staff-live');
 const page = root.dataset.page;
@@ -113,9 +113,7 @@ const resume = resumeVia(socket);
 const roomStream = new EventStream('room', Number(root.dataset.lastSeq), (e) => roomHandlers[e.type]?.(e.data), resume);
 const staffStream = new EventStream('staff', Number(root.dataset.staffLastSeq), (e) => staffHandlers[e.type]?.(e.data), resume);
 
-socket.on('connect', () => setConnection(root, '', 'connected'));
-socket.on('disconnect', () => setConnection(root, 'Connection lost. Reconnecting…', 'disconnected'));
-socket.on('connect_error', (err) => setConnection(root, err && err.message ? err.message : 'Cannot connect. Retrying…', 'error'));
+showConnection(root, socket, { lost: 'Connection lost. Reconnecting…', failed: 'Cannot connect. Retrying…' });
 socket.on('room_event', (e) => roomStream.receive([e]));
 socket.on('room_events', (events) => roomStream.receive(events));
 socket.on('staff_event', (e) => staffStream.receive([e]));

@@ -90,8 +90,33 @@ export function cloneTemplate(id) {
 }
 
 // Shows the connection state in words and marks the root (`data-connection`) for styling and tests.
-export function setConnection(root, text, state) {
+function setConnection(root, text, state) {
   root.dataset.connection = state;
   const el = root.querySelector('[data-field="connection"]');
   if (el) el.textContent = text;
+}
+
+// Keeps the page's connection state shown (`words.lost` while reconnecting, `words.failed` while the
+// server cannot be reached). socket.io-client retries a failed transport by itself but not a connect
+// the server refused: a refusal marked `retry` (a live process restarting) is retried here, after
+// 1, 2, 4… up to 30 seconds, each cut by up to half at random so a drained process's pages do not
+// all return at once; any other refusal (an expired session) is shown as the server worded it, and left.
+export function showConnection(root, socket, words) {
+  let retries = 0;
+  socket.on('connect', () => {
+    retries = 0;
+    setConnection(root, '', 'connected');
+  });
+  socket.on('disconnect', () => setConnection(root, words.lost, 'disconnected'));
+  socket.on('connect_error', (err) => {
+    if (socket.active) {
+      setConnection(root, words.failed, 'error');
+    } else if (err.data && err.data.retry) {
+      setConnection(root, words.lost, 'disconnected');
+      const delay = Math.min(30000, 1000 * 2 ** retries++);
+      setTimeout(() => socket.connect(), delay * (0.5 + Math.random() / 2));
+    } else {
+      setConnection(root, err.message, 'error');
+    }
+  });
 }

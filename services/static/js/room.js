@@ -1,6 +1,6 @@
 // The resident room page, live: published questions and answers, announcements, polls,
 // the resident's own questions and private messages, and the presence count.
-import { EventStream, connect, resumeVia, makeAnnouncer, fill, cloneTemplate, setConnection, t } from './live.js';
+import { EventStream, connect, resumeVia, makeAnnouncer, fill, cloneTemplate, showConnection, t } from './live.js';
 import { questionNode, addAnswer, removeQuestion, findQuestion } from './questions.js';
 
 const root = document.getElementById('live');
@@ -121,9 +121,7 @@ const handlers = {
 const socket = connect(root, () => ({ last_seq: stream.lastSeq }));
 const stream = new EventStream('room', Number(root.dataset.lastSeq), (e) => handlers[e.type]?.(e.data), resumeVia(socket));
 
-socket.on('connect', () => setConnection(root, '', 'connected'));
-socket.on('disconnect', () => setConnection(root, t('connection_lost'), 'disconnected'));
-socket.on('connect_error', (err) => setConnection(root, err && err.message ? err.message : t('cannot_connect'), 'error'));
+showConnection(root, socket, { lost: t('connection_lost'), failed: t('cannot_connect') });
 socket.on('room_event', (e) => stream.receive([e]));
 socket.on('room_events', (events) => stream.receive(events));
 socket.on('presence', (d) => fill(root, { presence: d.count === 1 ? t('people_one') : t('people_many', { num: d.count }) }));

@@ -1,6 +1,6 @@
 // Big-screen mode: published questions and answers arrive and the page scrolls to the newest;
 // smoothly, or instantly when the viewer asked for reduced motion. No controls.
-import { EventStream, connect, resumeVia, makeAnnouncer, setConnection, t } from './live.js';
+import { EventStream, connect, resumeVia, makeAnnouncer, showConnection, t } from './live.js';
 import { questionNode, addAnswer, removeQuestion } from './questions.js';
 
 const root = document.getElementById('live');
@@ -29,9 +29,7 @@ const handlers = {
 
 const socket = connect(root, () => ({ last_seq: stream.lastSeq }));
 const stream = new EventStream('room', Number(root.dataset.lastSeq), (e) => handlers[e.type]?.(e.data), resumeVia(socket));
-socket.on('connect', () => setConnection(root, '', 'connected'));
-socket.on('disconnect', () => setConnection(root, t('connection_lost'), 'disconnected'));
-socket.on('connect_error', () => setConnection(root, t('cannot_connect'), 'error'));
+showConnection(root, socket, { lost: t('connection_lost'), failed: t('cannot_connect') });
 socket.on('room_event', (e) => stream.receive([e]));
 socket.on('room_events', (events) => stream.receive(events));
 if (questions.lastElementChild) questions.lastElementChild.scrollIntoView({ block: 'end' });

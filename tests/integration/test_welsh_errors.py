@@ -1,0 +1,76 @@
+"""A resident reading in Welsh gets validation messages in Welsh, without English or field names:
+on the room page's forms (register, ask), the embed, the "Your data" page and over the live socket."""
+from __future__ import annotations
+
+import re
+
+from services.live import actions as live_actions
+from services.live.tokens import LiveIdentity, make_token
+from tenants.db import tenant_scope
+from tests.support.live_client import LiveClient
+from tests.support.worlds import build_world, make_tenant
+
+ENGLISH = ("Enter an email address", "Enter your email", "A question must be", "Choose what you would like",
+           "Length must be", "Longer than", "Missing data", "email:", "body:", "kind:", "option_ids:")
+
+
+def welsh_world(app):
+    # no app context held across requests, so one request's language is not remembered for the next
+    with app.app_context():
+        return build_world(tenant=make_tenant(settings={"languages": ["en", "cy"]}))
+
+
+def shown(response) -> str:
+    html = response.get_data(as_text=True).replace("&#39;", "'")
+    assert '<html lang="cy">' in html
+    assert not [e for e in ENGLISH if e in html], [e for e in ENGLISH if e in html]
+    return html
+
+
+def test_the_room_page_forms_and_the_embed_answer_in_welsh(app, client):
+    world = welsh_world(app)
+    room = f"/t/{world.tenant.slug}/rooms/{world.room['id']}"
+    client.get(f"{room}?lang=cy")
+
+    bad_email = shown(client.post(f"{room}/register", data={"email": "not an email", "language": "cy"},
+                                  follow_redirects=True))
+    assert "Rhowch gyfeiriad e-bost fel enw@example.com." in bad_email
+    assert "Rhowch eich cyfeiriad e-bost." in shown(client.post(f"{room}/register", data={"language": "cy"},
+                                                                follow_redirects=True))
+
+    client.post(f"{room}/join", data={"display_name": "Gwen"})
+    empty = shown(client.post(f"{room}/questions", data={"body": ""}, follow_redirects=True))
+    assert "Rhaid i gwestiwn fod rhwng 1 a 1000 nod." in empty
+
+    embed = app.test_client()
+    joined = shown(embed.post(f"{room}/embed/join?lang=cy", data={"display_name": "Gwen"}))
+    token = re.search(r'name="live_token" value="([^"]+)"', joined).group(1)
+    asked = shown(embed.post(f"{room}/embed/ask?lang=cy", data={"live_token": token, "body": ""}))
+    assert "Rhaid i gwestiwn fod rhwng 1 a 1000 nod." in asked
+
+
+def test_the_your_data_page_answers_in_welsh(app, client):
+    world = welsh_world(app)
+    page = f"/t/{world.tenant.slug}/your-data"
+    client.get(f"{page}?lang=cy")
+    assert "Rhowch gyfeiriad e-bost fel enw@example.com." in shown(client.post(page, data={"email": "nope",
+                                                                                          "kind": "access"}))
+    assert "Dewiswch beth yr hoffech i ni ei wneud." in shown(client.post(page, data={"email": "gwen@example.com"}))
+
+
+def test_questions_and_poll_answers_over_the_live_socket_are_refused_in_welsh(app, live_pair):
+    world = welsh_world(app)
+    with app.app_context():
+        resident = world.join("Gwen")
+        with tenant_scope(world.tenant.id) as tx:
+            poll = live_actions.open_poll(tx, world.host, world.room["id"], "Pa noson?", "multiple",
+                                          ["Dydd Mawrth", "Dydd Iau"], "live")
+        token = make_token(LiveIdentity(world.tenant.id, world.room["id"], "resident", resident["id"], "cy"))
+    client = LiveClient(live_pair[0].url, token).connect()
+    try:
+        asked = client.call("ask", {"body": ""})
+        assert asked["ok"] is False and asked["message"] == "Rhaid i gwestiwn fod rhwng 1 a 1000 nod."
+        voted = client.call("poll_vote", {"poll_id": str(poll["id"]), "option_ids": []})
+        assert voted["ok"] is False and voted["message"] == "Dewiswch rhwng 1 a 10 opsiwn."
+    finally:
+        client.disconnect()
