@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.perf import cpu_caps
+
 from tests.perf.targets.reference import REFERENCE_DIR, ensure_installed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +96,11 @@ def test_smoke_every_event_delivered_in_order(smoke_report):
         assert so[p]["complete_clients"] == 200
         assert so[p]["delivered_per_s"] > 0
     assert so["ratio_2p_over_1p"] > 0
+    if cpu_caps.available() is None:  # each server process ran under its own CPU quota
+        assert so["cpu_limit_cores"] == so["p1"]["cpu_limit_cores"] == so["p2"]["cpu_limit_cores"] == 0.35
+        assert 0 <= so["p1"]["throttled_share"] <= 1 and 0 <= so["p2"]["throttled_share"] <= 1
+    else:
+        assert so["cpu_limit_unavailable"] == cpu_caps.available() and so["p1"]["cpu_limit_cores"] is None
 
     goals = smoke_report["goals"]["reference"]
     assert set(goals) == {"idle10k", "fanout5k", "join5k", "scaleout"}
