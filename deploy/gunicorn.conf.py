@@ -3,7 +3,8 @@
 A plain gunicorn configuration file: it imports nothing from the application, only the
 standard library and gunicorn itself. Every setting can be changed by environment
 variable, so the same image serves a laptop, a VM behind deploy/nginx.conf.sample, and the
-Helm chart (which sets PORT, WEB_CONCURRENCY, GUNICORN_THREADS and FORWARDED_ALLOW_IPS).
+Helm chart (which sets PORT, WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_GRACEFUL_TIMEOUT and
+FORWARDED_ALLOW_IPS).
 
 | variable                  | default            | setting            |
 | ------------------------- | ------------------ | ------------------ |
@@ -11,7 +12,7 @@ Helm chart (which sets PORT, WEB_CONCURRENCY, GUNICORN_THREADS and FORWARDED_ALL
 | WEB_CONCURRENCY           | 2                  | workers            |
 | GUNICORN_THREADS          | 4                  | threads (gthread)  |
 | GUNICORN_TIMEOUT          | 30                 | timeout            |
-| GUNICORN_GRACEFUL_TIMEOUT | 25                 | graceful_timeout   |
+| GUNICORN_GRACEFUL_TIMEOUT | 20                 | graceful_timeout   |
 | GUNICORN_KEEPALIVE        | 75                 | keepalive          |
 | GUNICORN_MAX_REQUESTS     | 5000 (0 disables)  | max_requests       |
 | FORWARDED_ALLOW_IPS       | 127.0.0.1,::1      | forwarded_allow_ips|
@@ -53,8 +54,9 @@ threads = _int("GUNICORN_THREADS", 4)
 # A request running longer than this is killed and its worker restarted.
 timeout = _int("GUNICORN_TIMEOUT", 30)
 # After SIGTERM, workers get this long to finish in-flight requests. Keep it below the pod's
-# terminationGracePeriodSeconds minus the preStop sleep (chart defaults: 30 - 5).
-graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+# terminationGracePeriodSeconds minus the preStop sleep (chart defaults: 20 < 30 - 5; the chart
+# sets it from web.gracefulTimeoutSeconds and refuses a value that is not below).
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
 # Longer than the proxy's upstream keep-alive (nginx and ingress-nginx use 60 s), so the proxy,
 # not gunicorn, closes idle connections and never reuses one gunicorn has just closed.
 keepalive = _int("GUNICORN_KEEPALIVE", 75)

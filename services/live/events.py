@@ -14,11 +14,12 @@ from time import monotonic
 from urllib.parse import urlsplit
 
 from flask import current_app, request
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext as _
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from services import metrics
 from services.extensions import socketio
+from services.i18n import LANGUAGES
 from services.live import commands, presence
 from services.live.channels import participant_channel, room_channel, staff_channel
 from services.live.event_log import REPLAY_BATCH, events_after, send_events_after
@@ -97,20 +98,30 @@ def _client_ip() -> str | None:
 
 @socketio.on("connect")
 def on_connect(auth):
-    if draining:   # `retry`: the page tries again (services/static/js/live.js), reaching another process
-        raise ConnectionRefusedError("This server is restarting: reconnecting.", {"retry": True})
-    ip = _client_ip()
-    limit = current_app.config["TOWNHALL"].live_connections_per_ip
-    if limit and per_ip[ip] >= limit:
-        raise ConnectionRefusedError("There are too many connections from your network. Close some tabs, "
-                                     "or try again in a few minutes.")
-    per_ip[ip] += 1   # held while we check the token, so a burst of connections cannot slip past the limit
-    try:
-        _accept(auth, ip)
-    except BaseException:
-        connections.pop(request.sid, None)
-        _release(ip)
-        raise
+    auth = auth if isinstance(auth, dict) else {}
+    identity = read_token(auth.get("token"))
+    # a refused page shows our message: in its language, from the token or else as the page says
+    with force_locale(identity.lang if identity else _page_lang(auth)):
+        if draining:   # `retry`: the page tries again (services/static/js/live.js), reaching another process
+            raise ConnectionRefusedError(_("This server is restarting: reconnecting."), {"retry": True})
+        ip = _client_ip()
+        limit = current_app.config["TOWNHALL"].live_connections_per_ip
+        if limit and per_ip[ip] >= limit:
+            raise ConnectionRefusedError(_("There are too many connections from your network. Close some tabs, "
+                                           "or try again in a few minutes."))
+        per_ip[ip] += 1   # held while we check the token, so a burst of connections cannot slip past the limit
+        try:
+            _accept(auth, identity, ip)
+        except BaseException:
+            connections.pop(request.sid, None)
+            _release(ip)
+            raise
+
+
+def _page_lang(auth: dict) -> str:
+    """The language the page says it is in (its `<html lang>`: "cy", or "en-GB", which is English anyway)."""
+    lang = auth.get("lang")
+    return lang if isinstance(lang, str) and lang in LANGUAGES else "en"
 
 
 def _release(ip: str | None) -> None:
@@ -119,16 +130,14 @@ def _release(ip: str | None) -> None:
         del per_ip[ip]
 
 
-def _accept(auth, ip: str | None) -> None:
-    auth = auth if isinstance(auth, dict) else {}
-    identity = read_token(auth.get("token"))
+def _accept(auth: dict, identity: LiveIdentity | None, ip: str | None) -> None:
     if identity is None:
-        raise ConnectionRefusedError("Your session has expired: reload the page to reconnect.")
+        raise ConnectionRefusedError(_("Your session has expired: reload the page to reconnect."))
     resident = identity.kind == "resident"
     try:
         # one round trip for every read of a join (pipeline mode: nothing is awaited until the room
         # is read), one for COMMIT; the resident's metering row is written later, in a batch
-        with force_locale(identity.lang), tenant_scope(identity.tenant_id, pipeline=True) as tx:
+        with tenant_scope(identity.tenant_id, pipeline=True) as tx:
             room_cursor = tx.execute("select r.*, (select p.room_id from participants p where p.id = %s)"
                                      " as participant_room_id from rooms r where r.id = %s",
                                      [identity.subject_id if resident else None, identity.room_id])

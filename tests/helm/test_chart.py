@@ -302,32 +302,48 @@ def test_live_gets_time_to_drain_sockets(default, production):
     assert pod_spec(production.get("Deployment", f"{FULLNAME}-live"))["terminationGracePeriodSeconds"] == 90
 
 
-def test_live_drain_ends_before_the_grace_period(default, production):
-    for rendered, drain in ((default, 20), (production, 60)):
-        spec = pod_spec(rendered.get("Deployment", f"{FULLNAME}-live"))
+# How long each process takes to stop after SIGTERM, which must end before Kubernetes kills the pod:
+# the value and its environment variable, by component.
+SHUTDOWN = {"web": ("gracefulTimeoutSeconds", "GUNICORN_GRACEFUL_TIMEOUT"),
+            "live": ("drainSeconds", "LIVE_DRAIN_SECONDS")}
+
+
+@pytest.mark.parametrize("component, seconds", [("web", (20, 20)), ("live", (20, 60))])
+def test_shutdown_ends_before_the_grace_period(default, production, component, seconds):
+    for rendered, expected in zip((default, production), seconds):
+        spec = pod_spec(rendered.get("Deployment", f"{FULLNAME}-{component}"))
         (container,) = spec["containers"]
         pre_stop = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
-        assert container_env(container)["LIVE_DRAIN_SECONDS"]["value"] == str(drain)
-        assert drain < spec["terminationGracePeriodSeconds"] - pre_stop
+        assert container_env(container)[SHUTDOWN[component][1]]["value"] == str(expected)
+        assert expected < spec["terminationGracePeriodSeconds"] - pre_stop
 
 
-@pytest.mark.parametrize("live", [
-    {"drainSeconds": 55},
-    {"drainSeconds": 70},
-    {"drainSeconds": 20, "terminationGracePeriodSeconds": 20, "preStopSleepSeconds": 0},
-    {"drainSeconds": 20, "terminationGracePeriodSeconds": 30, "preStopSleepSeconds": 10},
-], ids=["equal", "above", "no-pre-stop", "pre-stop-eats-the-margin"])
-def test_drain_not_below_grace_minus_pre_stop_is_refused(chart, default_values, live):
-    with pytest.raises(helm.HelmRenderError, match="live.drainSeconds"):
-        chart.render(deep_merge(default_values, {"live": live}), name=RELEASE, namespace=NAMESPACE)
+@pytest.mark.parametrize("component, values", [
+    ("live", {"drainSeconds": 55}),
+    ("live", {"drainSeconds": 70}),
+    ("live", {"drainSeconds": 20, "terminationGracePeriodSeconds": 20, "preStopSleepSeconds": 0}),
+    ("live", {"drainSeconds": 20, "terminationGracePeriodSeconds": 30, "preStopSleepSeconds": 10}),
+    ("web", {"gracefulTimeoutSeconds": 25}),
+    ("web", {"gracefulTimeoutSeconds": 40}),
+    ("web", {"gracefulTimeoutSeconds": 20, "terminationGracePeriodSeconds": 20, "preStopSleepSeconds": 0}),
+    ("web", {"gracefulTimeoutSeconds": 20, "terminationGracePeriodSeconds": 30, "preStopSleepSeconds": 10}),
+], ids=["live-equal", "live-above", "live-no-pre-stop", "live-pre-stop-eats-the-margin",
+        "web-equal", "web-above", "web-no-pre-stop", "web-pre-stop-eats-the-margin"])
+def test_shutdown_not_below_grace_minus_pre_stop_is_refused(chart, default_values, component, values):
+    with pytest.raises(helm.HelmRenderError, match=f"{component}.{SHUTDOWN[component][0]}"):
+        chart.render(deep_merge(default_values, {component: values}), name=RELEASE, namespace=NAMESPACE)
 
 
-def test_drain_just_below_grace_minus_pre_stop_renders(chart, default_values):
-    for live, drain in (({"drainSeconds": 54}, "54"),
-                        ({"drainSeconds": 29, "terminationGracePeriodSeconds": 30, "preStopSleepSeconds": 0}, "29")):
-        rendered = render(chart, deep_merge(default_values, {"live": live}))
-        (container,) = pod_spec(rendered.get("Deployment", f"{FULLNAME}-live"))["containers"]
-        assert container_env(container)["LIVE_DRAIN_SECONDS"]["value"] == drain
+@pytest.mark.parametrize("component, values, expected", [
+    ("live", {"drainSeconds": 54}, "54"),
+    ("live", {"drainSeconds": 29, "terminationGracePeriodSeconds": 30, "preStopSleepSeconds": 0}, "29"),
+    ("web", {"gracefulTimeoutSeconds": 24}, "24"),
+    ("web", {"gracefulTimeoutSeconds": 29, "terminationGracePeriodSeconds": 30, "preStopSleepSeconds": 0}, "29"),
+])
+def test_shutdown_just_below_grace_minus_pre_stop_renders(chart, default_values, component, values, expected):
+    rendered = render(chart, deep_merge(default_values, {component: values}))
+    (container,) = pod_spec(rendered.get("Deployment", f"{FULLNAME}-{component}"))["containers"]
+    assert container_env(container)[SHUTDOWN[component][1]]["value"] == expected
 
 
 def test_web_and_workers_sum_their_processes_metrics(default):

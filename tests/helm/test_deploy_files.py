@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.helm
 
@@ -145,7 +146,9 @@ def test_gunicorn_config_defaults():
     assert cfg.bind == ["0.0.0.0:5000"]
     assert cfg.worker_class_str == "gthread"
     assert cfg.workers == 2 and cfg.threads == 4
-    assert cfg.graceful_timeout == 25 < 30, "below the chart's terminationGracePeriodSeconds"
+    web = yaml.safe_load((ROOT / "helm" / "townhall" / "values.yaml").read_text())["web"]
+    assert cfg.graceful_timeout == web["gracefulTimeoutSeconds"] < \
+        web["terminationGracePeriodSeconds"] - web["preStopSleepSeconds"], "done before the chart's pod is killed"
     assert cfg.keepalive > 60, "longer than the proxy's upstream keep-alive"
     assert cfg.accesslog is None, "the application logs its own access line (services/metrics.py)"
     assert cfg.forwarded_allow_ips == ["127.0.0.1", "::1"]

@@ -3,7 +3,6 @@ one descriptor per connection, released on close; Engine.IO pings from the share
 fragmented messages; the size limit; and the long-polling client that upgrades (stock handler)."""
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
@@ -15,16 +14,9 @@ import websocket
 from services.live import actions
 from services.live.transport import LeanWebSocket
 from tenants.db import tenant_scope
+from tests.support.live_client import raw_ws
 from tests.support.servers import start_server
 from tests.support.workers import wait_until
-
-
-def raw_ws(url: str) -> websocket.WebSocket:
-    ws = websocket.create_connection(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket",
-                                     timeout=10)
-    opened = ws.recv()
-    assert opened.startswith("0{") and json.loads(opened[1:])["pingInterval"] > 0
-    return ws
 
 
 def descriptors(pid: int) -> int:

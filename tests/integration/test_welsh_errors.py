@@ -1,13 +1,19 @@
 """A resident reading in Welsh gets validation messages in Welsh, without English or field names:
-on the room page's forms (register, ask), the embed, the "Your data" page and over the live socket."""
+on the room page's forms (register, ask), the embed, the "Your data" page and over the live socket,
+whose refusals of a connection are Welsh too."""
 from __future__ import annotations
 
+import json
 import re
+import signal
+import socket
 
 from services.live import actions as live_actions
 from services.live.tokens import LiveIdentity, make_token
 from tenants.db import tenant_scope
-from tests.support.live_client import LiveClient
+from tests.support.live_client import LiveClient, raw_ws
+from tests.support.servers import start_server
+from tests.support.workers import wait_until
 from tests.support.worlds import build_world, make_tenant
 
 ENGLISH = ("Enter an email address", "Enter your email", "A question must be", "Choose what you would like",
@@ -74,3 +80,55 @@ def test_questions_and_poll_answers_over_the_live_socket_are_refused_in_welsh(ap
         assert voted["ok"] is False and voted["message"] == "Dewiswch rhwng 1 a 10 opsiwn."
     finally:
         client.disconnect()
+
+
+
+def refused(ws, auth: dict) -> dict:
+    """Socket.IO's CONNECT with `auth` on an open Engine.IO socket: the refusal's message and data."""
+    ws.send("40" + json.dumps(auth))
+    reply = ws.recv()
+    assert reply.startswith("44"), reply
+    return json.loads(reply[2:])
+
+
+def test_the_live_server_refuses_a_connection_in_the_pages_language(app, env, tmp_path):
+    world = welsh_world(app)
+    with app.app_context():
+        welsh = make_token(LiveIdentity(world.tenant.id, world.room["id"], "viewer", None, "cy"))
+    live = start_server("live", env, tmp_path, extra_env={"LIVE_CONNECTIONS_PER_IP": "2", "LIVE_DRAIN_SECONDS": "10"})
+    sockets = []
+
+    def opened():
+        sockets.append(raw_ws(live.url))
+        return sockets[-1]
+    try:
+        # a token that is not valid says nothing: the page's own word for its language, if it is one of ours
+        assert refused(opened(), {"token": "expired", "lang": "cy"}) == {
+            "message": "Mae eich sesiwn wedi dod i ben: ail-lwythwch y dudalen i ailgysylltu."}
+        for lang in ("en-GB", "xx", ["cy"], None):
+            assert refused(opened(), {"token": "expired", "lang": lang}) == {
+                "message": "Your session has expired: reload the page to reconnect."}
+
+        held = [opened() for _ in range(2)]   # the network's limit, filled
+        for ws in held:
+            ws.send("40" + json.dumps({"token": welsh}))
+            assert ws.recv().startswith("40")
+        assert refused(opened(), {"token": welsh, "lang": "en"}) == {   # the token's language wins
+            "message": "Mae gormod o gysylltiadau o'ch rhwydwaith. Caewch rai tabiau, neu rhowch gynnig arall "
+                       "arni ymhen ychydig funudau."}
+
+        # opened before SIGTERM, so in the drain's last batch: still open, and refused, for a few seconds
+        last = [opened() for _ in range(8)][-1]
+        live.proc.send_signal(signal.SIGTERM)
+        wait_until(lambda: not listening(live.port), 5, message="the draining process to stop listening")
+        assert refused(last, {"token": welsh}) == {
+            "message": "Mae'r gweinydd hwn yn ailgychwyn: yn ailgysylltu.", "data": {"retry": True}}
+    finally:
+        for ws in sockets:
+            ws.close()
+        live.stop()
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0

@@ -1,10 +1,21 @@
 """A real Socket.IO client (python-socketio) that records what a browser would receive."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import socketio
+import websocket
+
+
+def raw_ws(url: str) -> websocket.WebSocket:
+    """An open Engine.IO WebSocket, before Socket.IO's CONNECT."""
+    ws = websocket.create_connection(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket",
+                                     timeout=10)
+    opened = ws.recv()
+    assert opened.startswith("0{") and json.loads(opened[1:])["pingInterval"] > 0
+    return ws
 
 
 def wait_on(cond: threading.Condition, predicate, timeout: float, what: str):

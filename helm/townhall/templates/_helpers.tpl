@@ -279,6 +279,19 @@ volumeMounts:
 {{- end -}}
 
 {{/*
+Refuses to render when a process still stopping after SIGTERM would be killed: Kubernetes counts
+terminationGracePeriodSeconds from before the preStop sleep. Call with
+(dict "values" .Values.live "component" "live" "key" "drainSeconds").
+*/}}
+{{- define "townhall.checkShutdown" -}}
+{{- $seconds := int (get .values .key) -}}
+{{- $budget := int (sub .values.terminationGracePeriodSeconds .values.preStopSleepSeconds) -}}
+{{- if ge $seconds $budget -}}
+{{- fail (printf "%s.%s (%d) must be below %s.terminationGracePeriodSeconds minus %s.preStopSleepSeconds (%d): Kubernetes kills a %s pod that is still stopping" .component .key $seconds .component .component $budget .component) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 HTTP probes for web and live. Call with (dict "probe" .Values.web.livenessProbe "path" "/healthz").
 */}}
 {{- define "townhall.httpProbe" -}}

@@ -37,7 +37,7 @@ export function connect(root, extraAuth = () => ({})) {
   // eslint-disable-next-line no-undef
   return io(url, {
     transports: ['websocket'],
-    auth: (cb) => cb({ token: root.dataset.token, ...extraAuth() }),
+    auth: (cb) => cb({ token: root.dataset.token, lang: document.documentElement.lang, ...extraAuth() }),
   });
 }
 
