@@ -27,10 +27,11 @@ STREAMS = {
 
 def _append(tx: Tx, stream: str, room_id: UUID, event_type: str, data: dict) -> dict:
     table, counter, channel, socket_event = STREAMS[stream]
-    seq = tx.value(f"update rooms set {counter} = {counter} + 1 where id = %s returning {counter}", [room_id])
-    at = tx.value(f"insert into {table} (tenant_id, room_id, seq, type, data) values (%s, %s, %s, %s, %s)"
-                  " returning created_at", [tx.tenant_id, room_id, seq, event_type, Jsonb(data)])
-    event = {"seq": seq, "type": event_type, "data": data, "at": at.isoformat()}
+    # one round trip: take the room's next number and store the event under it
+    row = tx.one(f"with counter as (update rooms set {counter} = {counter} + 1 where id = %s returning {counter} as seq)"
+                 f" insert into {table} (tenant_id, room_id, seq, type, data) select %s, %s, seq, %s, %s from counter"
+                 " returning seq, created_at", [room_id, tx.tenant_id, room_id, event_type, Jsonb(data)])
+    event = {"seq": row["seq"], "type": event_type, "data": data, "at": row["created_at"].isoformat()}
     tx.after_commit(lambda: _emit(stream, socket_event, event, channel(room_id)))
     return event
 
