@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import wraps
 from time import monotonic
 from urllib.parse import urlsplit
 
@@ -65,10 +66,29 @@ connections: dict[str, Connection] = {}
 draining = False  # set by server.py on SIGTERM: new connections go to another process
 per_ip: Counter = Counter()   # open connections per network address on this process
 
-ONE_PAYLOAD = {"ok": False, "error": "invalid", "message": "Send one object of fields."}
-TOO_FAST = {"ok": False, "error": "rate_limited", "message": "You are sending too much too quickly. Wait a moment.",
+
+def _in_its_language(handler):
+    """An event handler whose replies (refusals included) are in the connection's language; English
+    for a socket with no connection here."""
+    @wraps(handler)
+    def answer(*args):
+        conn = connections.get(request.sid)
+        with force_locale(conn.identity.lang if conn else "en"):
+            return handler(*args)
+    return answer
+
+
+def _one_payload() -> dict:
+    return {"ok": False, "error": "invalid", "message": _("Send one object of fields.")}
+
+
+def _too_fast() -> dict:
+    return {"ok": False, "error": "rate_limited", "message": _("You are sending too much too quickly. Wait a moment."),
             "details": {"retry_after": 1}}
-INTERNAL = {"ok": False, "error": "internal", "message": "Something went wrong. Please try again."}
+
+
+def _internal() -> dict:
+    return {"ok": False, "error": "internal", "message": _("Something went wrong. Please try again.")}
 
 
 def origin_checker(base_domain: str, pool, *, allow_loopback: bool = True):
@@ -144,7 +164,7 @@ def _accept(auth: dict, identity: LiveIdentity | None, ip: str | None) -> None:
             replay = _send_replay(tx, identity, auth)
             room = room_cursor.fetchone()
             if room is None:
-                raise NotFound("We could not find that chat.")
+                raise NotFound(_("We could not find that chat."))
             _check_identity(tx, identity, room, room.pop("participant_room_id"))
             replay = replay()
     except DomainError as exc:
@@ -215,10 +235,10 @@ def _check_identity(tx, identity: LiveIdentity, room: dict, participant_room_id)
         _live_staff(tx, identity.subject_id)
         return
     if room["state"] not in PUBLIC_STATES:
-        raise NotFound("We could not find that chat.")
+        raise NotFound(_("We could not find that chat."))
     if identity.kind == "resident":
         if participant_room_id != room["id"]:  # no such participant (None), or one of another room
-            raise Forbidden("Join the chat again to take part.")
+            raise Forbidden(_("Join the chat again to take part."))
 
 
 def _live_staff(tx, staff_id):
@@ -270,20 +290,21 @@ def on_disconnect(*args):
 
 
 @socketio.on("resume")
+@_in_its_language
 def on_resume(*args):
     """A client saw a gap: send the missing events (bounded batch; the client asks again if needed)."""
     if len(args) > 1:
-        return ONE_PAYLOAD
+        return _one_payload()
     payload = args[0] if args else None
     conn = connections.get(request.sid)
     if conn is None:
-        return {"ok": False, "error": "unauthorized", "message": "Reconnect to continue."}
+        return {"ok": False, "error": "unauthorized", "message": _("Reconnect to continue.")}
     if not conn.within_budget():
-        return TOO_FAST
+        return _too_fast()
     try:
         data = load(ResumeSchema, payload)
         if data["stream"] == "staff" and conn.identity.kind != "staff":
-            raise Forbidden("Staff only.")
+            raise Forbidden(_("Staff only."))
         with tenant_scope(conn.identity.tenant_id) as tx:
             events = events_after(tx, data["stream"], conn.identity.room_id, data["after"])
     except DomainError as exc:
@@ -291,29 +312,29 @@ def on_resume(*args):
     return {"ok": True, "events": events}
 
 
+@_in_its_language
 def _dispatch(name: str, args: tuple, table: dict, kind: str):
     if len(args) > 1:
-        return ONE_PAYLOAD
+        return _one_payload()
     payload = args[0] if args else None
     conn = connections.get(request.sid)
     if conn is None or conn.identity.kind != kind:
-        return {"ok": False, "error": "forbidden", "message": "You cannot do that here."}
+        return {"ok": False, "error": "forbidden", "message": _("You cannot do that here.")}
     if not conn.within_budget():
-        return TOO_FAST
+        return _too_fast()
     command = table[name]
     try:
-        with force_locale(conn.identity.lang):
-            data = commands.validate(command, payload)
-            with tenant_scope(conn.identity.tenant_id) as tx:
-                room = get_room(tx, conn.identity.room_id)
-                actor = _actor(tx, conn)
-                result = commands.execute(command, tx, actor, room, data)
+        data = commands.validate(command, payload)
+        with tenant_scope(conn.identity.tenant_id) as tx:
+            room = get_room(tx, conn.identity.room_id)
+            actor = _actor(tx, conn)
+            result = commands.execute(command, tx, actor, room, data)
     except DomainError as exc:
         refusal = {"ok": False, **exc.as_dict()}
         return {**refusal, "message": exc.sentence} if kind == "resident" else refusal
     except Exception:
         log.exception("live command %s failed", name)
-        return INTERNAL
+        return _internal()
     return {"ok": True, **result}
 
 
@@ -322,7 +343,7 @@ def _actor(tx, conn: Connection):
         return replace(_live_staff(tx, conn.identity.subject_id), ip=conn.ip)
     participant = tx.one("select * from participants where id = %s", [conn.identity.subject_id])
     if participant is None:
-        raise Forbidden("Join the chat again to take part.")
+        raise Forbidden(_("Join the chat again to take part."))
     return participant
 
 
@@ -332,15 +353,17 @@ def _register(table: dict, kind: str) -> None:
 
 
 @socketio.on("*")
+@_in_its_language
 def on_unknown_event(event, *args):
     """Every event gets an answer, so a client never waits for an acknowledgement that cannot come."""
-    return {"ok": False, "error": "unknown_event", "message": "That action does not exist."}
+    return {"ok": False, "error": "unknown_event", "message": _("That action does not exist.")}
 
 
 @socketio.on_error_default
+@_in_its_language
 def on_unexpected_error(exc):
     log.exception("live event %s failed", (getattr(request, "event", None) or {}).get("message"))
-    return INTERNAL
+    return _internal()
 
 
 _register(commands.RESIDENT_COMMANDS, "resident")

@@ -7,14 +7,17 @@ import json
 import re
 import signal
 import socket
+import uuid
+
+import pytest
 
 from services.live import actions as live_actions
 from services.live.tokens import LiveIdentity, make_token
 from tenants.db import tenant_scope
-from tests.support.live_client import LiveClient, raw_ws
+from tests.support.live_client import LiveClient, close_all, raw_ws
 from tests.support.servers import start_server
 from tests.support.workers import wait_until
-from tests.support.worlds import build_world, make_tenant
+from tests.support.worlds import another_room, build_world, make_tenant
 
 ENGLISH = ("Enter an email address", "Enter your email", "A question must be", "Choose what you would like",
            "Length must be", "Longer than", "Missing data", "email:", "body:", "kind:", "option_ids:")
@@ -132,3 +135,54 @@ def test_the_live_server_refuses_a_connection_in_the_pages_language(app, env, tm
 def listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+LIVE_MESSAGES = {   # English: Welsh, for everything the live server can answer a resident's page with
+    "We could not find that chat.": "Nid oedd modd i ni ddod o hyd i'r sgwrs honno.",
+    "Join the chat again to take part.": "Ymunwch â'r sgwrs eto i gymryd rhan.",
+    "That action does not exist.": "Nid yw'r weithred honno'n bodoli.",
+    "Send one object of fields.": "Anfonwch un gwrthrych o feysydd.",
+    "You cannot do that here.": "Ni allwch wneud hynny yma.",
+    "You are sending too much too quickly. Wait a moment.": "Rydych yn anfon gormod yn rhy gyflym. Arhoswch eiliad.",
+}
+
+
+@pytest.mark.parametrize("lang", ["cy", "en"])
+def test_the_live_server_refuses_joins_and_events_in_the_connections_language(app, env, tmp_path, lang):
+    world = welsh_world(app)
+    said = LIVE_MESSAGES.__getitem__ if lang == "cy" else str
+    with app.app_context():
+        draft = another_room(world, "draft")
+        stranger = another_room(world).join("Sion")   # a participant of another room
+
+        def token(room_id, kind="resident", subject_id=None):
+            return make_token(LiveIdentity(world.tenant.id, room_id, kind, subject_id, lang))
+        resident = token(world.room["id"], subject_id=world.join("Gwen")["id"])
+        refusals = {"We could not find that chat.": [token(uuid.uuid4()), token(draft.room["id"])],
+                    "Join the chat again to take part.": [token(world.room["id"], subject_id=stranger["id"])]}
+        viewer = token(world.room["id"], "viewer")
+    live = start_server("live", env, tmp_path, extra_env={"LIVE_EVENTS_PER_SECOND": "1"})
+    clients = []
+    try:
+        for english, tokens in refusals.items():
+            for refused_token in tokens:
+                ws = raw_ws(live.url)
+                try:
+                    assert refused(ws, {"token": refused_token}) == {"message": said(english)}
+                finally:
+                    ws.close()
+
+        clients += [LiveClient(live.url, resident).connect(), LiveClient(live.url, viewer).connect()]
+        gwen, watching = clients
+        assert gwen.call("no_such_event", {}) == {"ok": False, "error": "unknown_event",
+                                                  "message": said("That action does not exist.")}
+        assert gwen.call("ask", ({"body": "one"}, {"body": "two"})) == {
+            "ok": False, "error": "invalid", "message": said("Send one object of fields.")}
+        for cannot in (watching.call("ask", {"body": "Pryd?"}), gwen.call("approve", {})):
+            assert cannot == {"ok": False, "error": "forbidden", "message": said("You cannot do that here.")}
+        replies = [gwen.call("ask", {"body": ""}) for _ in range(6)]   # a budget of 3 events, refilled at 1 a second
+        assert replies[-1] == {"ok": False, "error": "rate_limited", "details": {"retry_after": 1},
+                               "message": said("You are sending too much too quickly. Wait a moment.")}
+    finally:
+        close_all(clients, "disconnect")
+        live.stop()
