@@ -58,6 +58,12 @@ def _compile(po: Path, mo: Path) -> None:
     tmp.replace(mo)
 
 
+def N_(message: str) -> str:
+    """Marks an English message for the catalogue (`make translations`) without translating it: for one
+    shared with the API, which stays English; an error page translates it (services/errors.py)."""
+    return message
+
+
 def tenant_languages() -> list[str]:
     """The languages the current tenant offers (English only when it has not chosen)."""
     if "tenant_languages" not in g:

@@ -308,7 +308,7 @@ def on_resume(*args):
         with tenant_scope(conn.identity.tenant_id) as tx:
             events = events_after(tx, data["stream"], conn.identity.room_id, data["after"])
     except DomainError as exc:
-        return {"ok": False, **exc.as_dict()}
+        return _refusal(exc, conn.identity.kind)
     return {"ok": True, "events": events}
 
 
@@ -330,12 +330,17 @@ def _dispatch(name: str, args: tuple, table: dict, kind: str):
             actor = _actor(tx, conn)
             result = commands.execute(command, tx, actor, room, data)
     except DomainError as exc:
-        refusal = {"ok": False, **exc.as_dict()}
-        return {**refusal, "message": exc.sentence} if kind == "resident" else refusal
+        return _refusal(exc, kind)
     except Exception:
         log.exception("live command %s failed", name)
         return _internal()
     return {"ok": True, **result}
+
+
+def _refusal(exc: DomainError, kind: str) -> dict:
+    """A resident reads the sentence, without the (English) field name; staff get the message as it is."""
+    refusal = {"ok": False, **exc.as_dict()}
+    return {**refusal, "message": exc.sentence} if kind == "resident" else refusal
 
 
 def _actor(tx, conn: Connection):

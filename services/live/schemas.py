@@ -118,11 +118,18 @@ class RoomStateSchema(_Base):
     state = fields.String(required=True, validate=validate.OneOf(("scheduled", "draft", "live", "closed", "archived")))
 
 
+# only a broken or tampered page sends a bad `resume`: one sentence covers every way it can be wrong
+CANNOT_CATCH_UP = _l("We could not catch up with the chat. Reload the page.")
+
+
 class ResumeSchema(_Base):
-    stream = fields.String(load_default="room", validate=validate.OneOf(("room", "staff")))
-    after = fields.Integer(required=True, strict=False, validate=validate.Range(min=0))
+    stream = fields.String(load_default="room", validate=validate.OneOf(("room", "staff"), error=CANNOT_CATCH_UP),
+                           error_messages={"invalid": CANNOT_CATCH_UP})
+    after = fields.Integer(required=True, strict=False, validate=validate.Range(min=0, error=CANNOT_CATCH_UP),
+                           error_messages={"required": CANNOT_CATCH_UP, "invalid": CANNOT_CATCH_UP,
+                                           "null": CANNOT_CATCH_UP, "too_large": CANNOT_CATCH_UP})
 
     @validates("after")
     def not_huge(self, value, **kwargs):
         if value > 2**62:
-            raise ValidationError("after is too large.")
+            raise ValidationError(CANNOT_CATCH_UP)

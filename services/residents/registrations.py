@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from services.i18n import N_
 from services.ids import parse_uuid
 from services.rooms.queries import get_public_room
 from tenants.db import Tx
@@ -21,7 +22,7 @@ from workers import reminders as mails
 CONFIRM_MAX_AGE = 7 * 24 * 3600
 DEFAULT_OFFSETS_MINUTES = (24 * 60, 60)
 REGISTERING_STATES = frozenset({"scheduled", "live"})
-BAD_LINK = "This link is not valid or has expired. You can register again on the chat's page."
+BAD_LINK = N_("This link is not valid or has expired. You can register again on the chat's page.")
 
 
 # --- tokens ------------------------------------------------------------------------------

@@ -195,12 +195,13 @@ def unsubscribe(token):
 
 def _public_transcript(room_id) -> tuple[dict, dict]:
     if g.tenant.is_suspended:
-        raise NotFound("We could not find that transcript.")
+        raise NotFound(_("We could not find that transcript."))
     with tenant_scope(g.tenant.id) as tx:
         room = get_public_room(tx, room_id)
         transcript = get_transcript(tx, room["id"])
     if transcript is None:
-        raise NotFound("The transcript of this chat is not ready yet. It appears here shortly after the chat closes.")
+        raise NotFound(_("The transcript of this chat is not ready yet. It appears here shortly after the chat "
+                         "closes."))
     return room, transcript
 
 
@@ -214,7 +215,7 @@ def transcript(room_id):
 @bp.get("/rooms/<room_id>/transcript.<fmt>")
 def transcript_file(room_id, fmt):
     if fmt not in ("txt", "pdf"):
-        raise NotFound("We could not find that transcript.")
+        raise NotFound(_("We could not find that transcript."))
     room, stored = _public_transcript(room_id)
     name = f"transcript-{room['id']}.{fmt}"
     if fmt == "pdf":
@@ -229,7 +230,7 @@ def _public_media_row(media_id) -> dict:
         media = get_media(tx, media_id)
         get_public_room(tx, media["room_id"])  # a draft room's media is not public
     if media["status"] != "ready":
-        raise NotFound("We could not find that recording.")
+        raise NotFound(_("We could not find that recording."))
     return media
 
 
@@ -238,7 +239,7 @@ def media_file(media_id):
     media = _public_media_row(media_id)
     path = Path(current_app.config["TOWNHALL"].media_dir) / media["storage_path"]
     if not path.is_file():
-        raise NotFound("We could not find that recording.")
+        raise NotFound(_("We could not find that recording."))
     return send_file(path, mimetype=media["content_type"], conditional=True, max_age=3600)
 
 
@@ -246,7 +247,7 @@ def media_file(media_id):
 def media_captions(media_id):
     media = _public_media_row(media_id)
     if not media["captions_vtt"]:
-        raise NotFound("This recording has no captions yet.")
+        raise NotFound(_("This recording has no captions yet."))
     return media["captions_vtt"], 200, {"Content-Type": "text/vtt; charset=utf-8"}
 
 

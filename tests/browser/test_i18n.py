@@ -9,7 +9,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from playwright.sync_api import expect
 
-from tests.browser.conftest import wait_connected
+from tests.browser.conftest import axe_check, wait_connected
 from tests.support.i18n import text_nodes, untranslated
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,3 +151,11 @@ def test_safety_guidance_reaches_a_welsh_resident_in_welsh(app_ctx, make_world, 
         assert slow["message"] == "Rydych yn gofyn cwestiynau'n gyflym iawn. Arhoswch funud a rhowch gynnig arall arni."
     finally:
         client.disconnect()
+
+
+def test_a_welsh_error_page_is_welsh_and_accessible(site, showcase, page):
+    page.goto(site.tenant_url(showcase.tenant, "/no-such-page?lang=cy"))
+    expect(page.locator("html")).to_have_attribute("lang", "cy")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Heb ddod o hyd i'r dudalen")
+    expect(page.get_by_text("Nid oedd modd i ni ddod o hyd i'r dudalen honno.")).to_be_visible()
+    axe_check(page)

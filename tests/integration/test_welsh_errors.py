@@ -11,9 +11,11 @@ import uuid
 
 import pytest
 
+from services.app import create_app
 from services.live import actions as live_actions
 from services.live.tokens import LiveIdentity, make_token
 from tenants.db import tenant_scope
+from tenants.errors import RateLimited
 from tests.support.live_client import LiveClient, close_all, raw_ws
 from tests.support.servers import start_server
 from tests.support.workers import wait_until
@@ -186,3 +188,69 @@ def test_the_live_server_refuses_joins_and_events_in_the_connections_language(ap
     finally:
         close_all(clients, "disconnect")
         live.stop()
+
+
+ERROR_PAGES = {   # English: Welsh, for the error pages a resident can meet
+    "We could not find that page.": "Nid oedd modd i ni ddod o hyd i'r dudalen honno.",
+    "We could not find that chat.": "Nid oedd modd i ni ddod o hyd i'r sgwrs honno.",
+    "This form has expired. Go back, reload the page and try again.":
+        "Mae'r ffurflen hon wedi dod i ben. Ewch yn ôl, ail-lwythwch y dudalen a rhowch gynnig arall arni.",
+    "Too many registrations from your connection. Please try again later.":
+        "Gormod o gofrestriadau o'ch cysylltiad. Rhowch gynnig arall arni yn nes ymlaen.",
+    "Something went wrong on our side. Please try again.":
+        "Aeth rhywbeth o'i le ar ein hochr ni. Rhowch gynnig arall arni.",
+}
+
+
+@pytest.fixture(scope="module")
+def csrf_app(config):
+    app = create_app(config, process="web")
+    app.config.update(TESTING=True)   # WTF_CSRF_ENABLED stays on, as in production
+    return app
+
+
+@pytest.mark.parametrize("lang", ["cy", "en"])
+def test_error_pages_are_in_the_readers_language(app, csrf_app, lang):
+    world = welsh_world(app)
+    room = f"/t/{world.tenant.slug}/rooms/{world.room['id']}"
+    browser, posting = app.test_client(), csrf_app.test_client()
+
+    def page(response, status: int, english: str) -> str:
+        html = response.get_data(as_text=True).replace("&#39;", "'")
+        assert response.status_code == status and f'<html lang="{"cy" if lang == "cy" else "en-GB"}">' in html
+        assert (ERROR_PAGES[english] if lang == "cy" else english) in html
+        assert lang == "en" or not [e for e in ERROR_PAGES if e in html]
+        return html
+
+    page(browser.get(f"/t/{world.tenant.slug}/no-such-page?lang={lang}"), 404, "We could not find that page.")
+    page(browser.get(f"/t/{world.tenant.slug}/rooms/{uuid.uuid4()}?lang={lang}"), 404, "We could not find that chat.")
+    page(posting.post(f"{room}/join?lang={lang}", data={"display_name": "Gwen"}), 400,
+         "This form has expired. Go back, reload the page and try again.")
+    with app.test_request_context(f"{room}?lang={lang}"):   # raised where a view does not catch it
+        limited = app.handle_user_exception(RateLimited(
+            "Too many registrations from your connection. Please try again later.", retry_after=30))
+        assert limited.headers["Retry-After"] == "30"
+        page(limited, 429, "Too many registrations from your connection. Please try again later.")
+        page(app.handle_user_exception(RuntimeError("boom")), 500, "Something went wrong on our side. Please try again.")
+
+
+def test_the_api_keeps_its_english_errors(app, client):
+    world = welsh_world(app)
+    missing = client.get(f"/t/{world.tenant.slug}/api/v1/no-such-thing?lang=cy", headers={"Accept-Language": "cy"})
+    assert missing.status_code == 404 and missing.get_json()["message"] == "We could not find that page."
+
+
+@pytest.mark.parametrize("lang", ["cy", "en"])
+def test_a_bad_resume_is_refused_in_the_connections_language_without_the_field_name(app, live_pair, lang):
+    world = welsh_world(app)
+    with app.app_context():
+        token = make_token(LiveIdentity(world.tenant.id, world.room["id"], "resident", world.join("Gwen")["id"], lang))
+    client = LiveClient(live_pair[0].url, token).connect()
+    try:
+        said = {"cy": "Nid oedd modd i ni ddal i fyny â'r sgwrs. Ail-lwythwch y dudalen.",
+                "en": "We could not catch up with the chat. Reload the page."}[lang]
+        for bad in ({}, {"after": -1}, {"after": "soon"}, {"stream": "staff-only", "after": 0}):
+            refused = client.call("resume", bad)
+            assert (refused["ok"], refused["error"], refused["message"]) == (False, "invalid", said)
+    finally:
+        client.disconnect()
