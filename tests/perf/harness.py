@@ -458,15 +458,15 @@ async def closed_loop(run: Run, n: int, processes: int) -> dict:
     try:
         if caps is not None:
             caps.cap(run.target.server_pids())
-        return await _closed_loop_window(run, join, joined, processes, caps)
+        return await _closed_loop_window(run, room, join, joined, processes, caps)
     finally:
         if caps is not None:
             caps.close()
 
 
-async def _closed_loop_window(run: Run, join: dict, joined: int, processes: int, caps: CpuCaps | None) -> dict:
+async def _closed_loop_window(run: Run, room: str, join: dict, joined: int, processes: int,
+                              caps: CpuCaps | None) -> dict:
     cfg = run.cfg
-    room = "bench-scaleout"
     meter = ProcessMeter(run.target.server_pids())
     gen_meter = ProcessMeter(run.gen.pids())
     pub = await run.target.publisher()

@@ -137,26 +137,8 @@ def get_path(obj: Any, path: tuple[str, ...]) -> Any:
     return obj
 
 
-def make_socket_factory():
-    """A socket factory that lets bind(ip, 0) defer port choice to connect()."""
-
-    def factory(addr_info):
-        family, type_, proto, _, _ = addr_info
-        sock = socket.socket(family=family, type=type_, proto=proto)
-        sock.setblocking(False)
-        if family == socket.AF_INET and hasattr(socket, "IP_BIND_ADDRESS_NO_PORT"):
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_BIND_ADDRESS_NO_PORT, 1)
-        return sock
-
-    return factory
-
-
-def new_session(source_ip: str | None = None) -> aiohttp.ClientSession:
-    kwargs: dict[str, Any] = dict(limit=0, limit_per_host=0, force_close=True, use_dns_cache=True)
-    if source_ip:
-        kwargs["local_addr"] = (source_ip, 0)
-        kwargs["socket_factory"] = make_socket_factory()
-    connector = aiohttp.TCPConnector(**kwargs)
+def new_session() -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, force_close=True, use_dns_cache=True)
     # A dummy jar: clients must never share cookies with each other.
     return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
@@ -345,13 +327,16 @@ class Resident:
 
 
 def bound_socket_factory(source_ip: str | None):
-    """For picows: an unconnected socket bound to `source_ip` (None: the default connect path)."""
+    """For picows: an unconnected socket bound to `source_ip`, its port left to connect()
+    (IP_BIND_ADDRESS_NO_PORT); None: the default connect path."""
     if source_ip is None:
         return None
-    factory = make_socket_factory()
 
     def create(parsed_url) -> socket.socket:
-        sock = factory((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, None, None))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        if hasattr(socket, "IP_BIND_ADDRESS_NO_PORT"):
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_BIND_ADDRESS_NO_PORT, 1)
         sock.bind((source_ip, 0))
         return sock
 
