@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test setup setup-test browser-deps media-deps proxy-deps bench clean translations compile-translations
+.PHONY: dev test lint-imports setup setup-test browser-deps media-deps proxy-deps bench clean translations compile-translations
 
 dev: setup
 	$(BIN)/townhall dev
 
-test: setup-test browser-deps media-deps proxy-deps
+test: setup-test browser-deps media-deps proxy-deps lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The layers (docs/architecture.md): an import pointing up a layer fails the build.
+lint-imports: setup-test
+	$(BIN)/lint-imports --no-cache
 
 setup: $(VENV)/.installed node_modules/.installed compile-translations
 

@@ -84,7 +84,7 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 
 # --- logging ---------------------------------------------------------------
-# The application logs one JSON access line per request (services/metrics.py: route template,
+# The application logs one JSON access line per request (services/ops/metrics.py: route template,
 # status, duration, request and tenant ids); gunicorn's own line is off unless ACCESS_LOG=1.
 accesslog = "-" if _flag("ACCESS_LOG", False) else None  # stdout
 errorlog = "-"  # stderr

@@ -4,10 +4,13 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services import errors, formatting, health, i18n, metrics, security
-from services.config import Config, load_config
-from services.extensions import csrf, db, socketio
-from services.logs import configure_logging
+from services.lib import formatting, i18n
+from services.ops import health, jobs, metrics
+from services.ops.config import Config, load_config
+from services.ops.logs import configure_logging
+from services.web import errors, security
+from services.web.extensions import csrf, db, socketio
+from services.web.live.message_queue import MeteredRedisManager
 from tenants.resolution import TenantHostMiddleware, slug_for_domain
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -39,13 +42,12 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
     if config.proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops,
                                 x_host=config.proxy_hops)
-    from workers.celery_app import init_app as init_celery
-    init_celery(app)
+    jobs.init_app(app)
     app.wsgi_app = TenantHostMiddleware(app.wsgi_app, config.base_domain,
                                         lambda host: slug_for_domain(pool, host))
     if process == "live":
-        from services.live import events  # noqa: F401  (registers the Socket.IO handlers)
-        queue = metrics.MeteredRedisManager(config.redis_url, channel=config.socketio_channel,
+        from services.web.live import events  # noqa: F401  (registers the Socket.IO handlers)
+        queue = MeteredRedisManager(config.redis_url, channel=config.socketio_channel,
                                             on_resubscribed=lambda marks: events.catch_up_after_outage(app, marks))
         # manage_session=False: live handlers use signed tokens, never the cookie session, so no
         # per-connection copy of it is kept (Flask-SocketIO's default keeps one per connection)
@@ -57,19 +59,19 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
 
 
 def _register_slices(app: Flask) -> None:
-    from services.branding.views import bp as branding_bp
-    from services.console.views import bp as console_bp
-    from services.engagement.views import bp as engagement_console_bp
-    from services.engagement.resident_views import bp as engagement_residents_bp
-    from services.media.views import bp as media_console_bp
-    from services.transcripts.views import bp as transcripts_console_bp
-    from services.api.console import bp as api_console_bp
-    from services.api.views import bp as api_bp, platform_bp as api_platform_bp
-    from services.residents.share import platform_bp as share_bp
-    from services.residents.views import bp as residents_bp
-    from services.signup.views import bp as signup_bp
-    from services.platform.views import bp as platform_bp
-    from services.vendor import bp as vendor_bp
+    from services.web.branding.views import bp as branding_bp
+    from services.web.console import bp as console_bp
+    from services.web.engagement.views import bp as engagement_console_bp
+    from services.web.engagement.resident_views import bp as engagement_residents_bp
+    from services.web.media.views import bp as media_console_bp
+    from services.web.transcripts.views import bp as transcripts_console_bp
+    from services.web.api.console import bp as api_console_bp
+    from services.web.api.views import bp as api_bp, platform_bp as api_platform_bp
+    from services.web.residents.share import platform_bp as share_bp
+    from services.web.residents import bp as residents_bp
+    from services.web.signup.views import bp as signup_bp
+    from services.web.platform.views import bp as platform_bp
+    from services.web.vendor import bp as vendor_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(vendor_bp)
@@ -82,7 +84,7 @@ def _register_slices(app: Flask) -> None:
     app.register_blueprint(engagement_console_bp)
     app.register_blueprint(engagement_residents_bp)
     if app.config["TOWNHALL"].env == "development":
-        from services.devmail import bp as devmail_bp
+        from services.dev.devmail import bp as devmail_bp
         app.register_blueprint(devmail_bp)
     app.register_blueprint(branding_bp)
     app.register_blueprint(share_bp)

@@ -17,7 +17,7 @@ def main() -> None:
         # chosen with psycopg's own variable, before psycopg is imported.
         os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
     from services.commands import cli
-    from services.config import ConfigError
+    from services.ops.config import ConfigError
 
     try:
         cli(standalone_mode=True)

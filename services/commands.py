@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from psycopg.conninfo import conninfo_to_dict
 
-from services.config import ConfigError, load_config
+from services.ops.config import ConfigError, load_config
 
 
 @click.group()
@@ -22,7 +22,7 @@ def cli() -> None:
 @click.option("--no-seed", is_flag=True, help="Do not create the demo tenant.")
 def dev(web_port: int, live_port: int, no_seed: bool) -> None:
     """Run the whole platform on this machine (embedded PostgreSQL and Redis if no URLs are set)."""
-    from services.devstack import run_dev_stack
+    from services.dev.devstack import run_dev_stack
 
     sys.exit(run_dev_stack(web_port=web_port, live_port=live_port, seed=not no_seed))
 
@@ -32,7 +32,7 @@ def dev(web_port: int, live_port: int, no_seed: bool) -> None:
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST or 127.0.0.1")
 def web(port: int, host: str) -> None:
     """HTTP pages and the API, under gunicorn."""
-    from services.startup import check_services
+    from services.ops.startup import check_services
 
     check_services(load_config())
     conf = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
@@ -47,9 +47,13 @@ def web(port: int, host: str) -> None:
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST or 127.0.0.1")
 def live(port: int, host: str) -> None:
     """The Socket.IO server (gevent; the standard library is already patched by main)."""
-    from services.live.server import serve
+    from services.app import create_app
+    from services.ops.startup import check_services
+    from services.web.live.server import serve
 
-    serve(host, port)
+    config = load_config()
+    check_services(config)
+    serve(create_app(config, process="live"), host, port)
 
 
 @cli.command()
@@ -57,10 +61,12 @@ def live(port: int, host: str) -> None:
 @click.option("--concurrency", default=2, show_default=True)
 def worker(queues: str, concurrency: int) -> None:
     """A Celery worker."""
-    from services.startup import check_services
-    from workers.celery_app import celery_app
+    from services.app import create_app
+    from services.ops.startup import check_services
+    from workers.celery_app import celery_app, use_app_factory
 
     check_services(load_config())
+    use_app_factory(lambda: create_app(process="worker"))
     celery_app.worker_main(["worker", "--queues", queues, "--concurrency", str(concurrency),
                             "--loglevel", "INFO", "--without-gossip", "--without-mingle"])
 
@@ -84,7 +90,7 @@ def mail_sink(port: int | None, host: str, folder: str | None) -> None:
     import threading
     from urllib.parse import urlsplit
 
-    from workers.mail_sink import start_sink
+    from services.dev.mail_sink import start_sink
 
     config = load_config()
     port = port or urlsplit(config.smtp_url).port or 8025
@@ -115,7 +121,7 @@ def migrate() -> None:
 def seed_demo() -> None:
     """Create the demo tenant, room and staff (idempotent)."""
     from services.app import create_app
-    from services.demo import seed
+    from services.dev.demo import seed
 
     with create_app(load_config(), process="cli").app_context():
         for line in seed():

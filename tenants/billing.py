@@ -22,7 +22,7 @@ from datetime import date, datetime
 
 from psycopg.types.json import Jsonb
 
-from services import csv_safe
+from tenants import csv_safe
 from tenants import audit
 from tenants.db import Tx
 from tenants.errors import Conflict, NotFound, ValidationFailed
@@ -161,7 +161,7 @@ def lines_of(tx: Tx, invoice_id) -> list[dict]:
 
 
 def get_invoice(tx: Tx, invoice_id, *, for_update: bool = False) -> dict:
-    from services.ids import parse_uuid
+    from tenants.ids import parse_uuid
 
     row = tx.one("select * from invoices where id = %s" + (" for update" if for_update else ""),
                  [parse_uuid(invoice_id)]) if parse_uuid(invoice_id) else None

@@ -16,10 +16,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from services.config import APP_ROLE
 
 log = logging.getLogger(__name__)
 
+APP_ROLE = "townhall_app"   # the run-time role: owns nothing, no BYPASSRLS
 MIGRATION_DIRS = [Path(__file__).parent / "migrations"]
 LOCK_KEY = 7_461_001  # any constant; shared by every process that migrates
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from services.app import create_app
-from services.config import load_config
+from services.ops.config import load_config
 from tenants.auth import create_staff
 from tenants.db import tenant_scope
 from tenants.migrate import migrate

@@ -6,28 +6,22 @@ an invoice exists at most once per tenant and period, an export is claimed by it
 """
 from __future__ import annotations
 
-import base64
-import csv
-import io
-import json
 import logging
-import zipfile
 from datetime import date, datetime, timedelta
 
-from flask import current_app, render_template
-from psycopg import sql
+from flask import current_app
 
-from services.csv_safe import safe_cell
-from tenants import audit, billing
-from tenants.db import Tx, tenant_scope, unscoped
+from tenants import billing
+from tenants.db import tenant_scope, unscoped
 from tenants.plans import month_start
 from tenants.platform import tenant_ids
-from workers.celery_app import celery_app, enqueue, moment
-from workers.mail import Attachment, brand_colour, queue_mail, render
+from services.ops import jobs
+from workers.celery_app import celery_app, moment
+from services.billing.exports import run_export
+from services.billing.invoices import deliver
 
 log = logging.getLogger(__name__)
 
-SECRET_COLUMNS = {"password_hash", "totp_secret", "totp_pending_secret", "token_hash", "verification_token"}
 
 
 def previous_month(now: datetime) -> date:
@@ -52,33 +46,6 @@ def rollup_task(now: str | None = None) -> int:
 
 
 # --- invoices ------------------------------------------------------------------------------
-
-def render_documents(tx: Tx, invoice: dict) -> tuple[bytes, str]:
-    from weasyprint import HTML  # heavy import: only in the process that builds
-
-    lines = billing.lines_of(tx, invoice["id"])
-    tenant = tx.one("select name, slug from tenants where id = %s", [tx.tenant_id])
-    html = render_template("billing/invoice_pdf.html", invoice=invoice, lines=lines, tenant=tenant,
-                           pounds=billing.pounds)
-    pdf = HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")
-    return pdf, billing.invoice_csv(invoice, lines)
-
-
-def deliver(tx: Tx, invoice: dict) -> dict:
-    """Store the PDF and CSV and email both to the billing contact (once per invoice)."""
-    pdf, csv_text = render_documents(tx, invoice)
-    invoice = tx.one("update invoices set pdf = %s, csv = %s where id = %s returning *", [pdf, csv_text, invoice["id"]])
-    tenant = tx.one("select * from tenants where id = %s", [tx.tenant_id])
-    to = invoice["billing_email"]
-    if to:
-        rendered = render("invoice", invoice=invoice, tenant=tenant, brand=brand_colour(tenant["settings"]),
-                          lang="en", pounds=billing.pounds)
-        queue_mail(tx, ref=f"invoice:{invoice['id']}", kind="invoice", to=to, rendered=rendered,
-                   sender_name="Townhall billing",
-                   attachments=(Attachment(f"{invoice['number']}.pdf", "application/pdf", pdf),
-                                Attachment(f"{invoice['number']}.csv", "text/csv", csv_text.encode())))
-    return invoice
-
 
 def invoice_tenant(tenant_id, month: date, now: datetime) -> dict | None:
     rate_bp = current_app.config["TOWNHALL"].vat_rate_bp
@@ -111,65 +78,7 @@ def invoices_task(now: str | None = None, month: str | None = None) -> list[str]
 
 # --- exports and purges ----------------------------------------------------------------------
 
-def _plain(value):
-    if isinstance(value, (bytes, memoryview)):
-        return base64.b64encode(bytes(value)).decode()
-    if isinstance(value, (dict, list)):
-        return value
-    return value if value is None or isinstance(value, (int, float, bool, str)) else str(value)
-
-
-def build_export(tx: Tx) -> bytes:
-    """A ZIP of every tenant-owned table (JSON and CSV) and the transcripts, for the tenant in scope."""
-    tables = [r["table_name"] for r in tx.all(
-        "select distinct c.table_name from information_schema.columns c join information_schema.tables t"
-        " on t.table_name = c.table_name and t.table_schema = c.table_schema"
-        " where c.table_schema = 'public' and c.column_name = 'tenant_id' and t.table_type = 'BASE TABLE'"
-        " and c.table_name <> 'tenant_exports' order by 1")]
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        tenant = tx.one("select * from tenants where id = %s", [tx.tenant_id])
-        zf.writestr("tenant.json", json.dumps({k: _plain(v) for k, v in tenant.items()}, indent=1))
-        for table in tables:
-            rows = [{k: _plain(v) for k, v in row.items() if k not in SECRET_COLUMNS}
-                    for row in tx.all(sql.SQL("select * from {}").format(sql.Identifier(table)))]
-            zf.writestr(f"tables/{table}.json", json.dumps(rows, indent=1, default=str))
-            text = io.StringIO()
-            if rows:
-                writer = csv.DictWriter(text, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows({k: safe_cell(json.dumps(v) if isinstance(v, (dict, list)) else v)
-                                  for k, v in r.items()} for r in rows)   # residents' text must not run as a formula
-            zf.writestr(f"tables/{table}.csv", text.getvalue())
-        for t in tx.all("select room_id, html, text, pdf from transcripts"):
-            zf.writestr(f"transcripts/{t['room_id']}.html", t["html"])
-            zf.writestr(f"transcripts/{t['room_id']}.txt", t["text"])
-            zf.writestr(f"transcripts/{t['room_id']}.pdf", bytes(t["pdf"]))
-    return out.getvalue()
-
-
-def request_export(tx: Tx, requested_by: str) -> dict:
-    row = tx.one("insert into tenant_exports (tenant_id, requested_by) values (%s, %s) returning *",
-                 [tx.tenant_id, requested_by])
-    tenant_id = tx.tenant_id
-    tx.after_commit(lambda: enqueue(export_task, str(tenant_id), str(row["id"])))
-    return row
-
-
-def run_export(tenant_id, export_id) -> str:
-    with tenant_scope(tenant_id) as tx:
-        row = tx.one("select * from tenant_exports where id = %s for update skip locked", [export_id])
-        if row is None or row["status"] == "ready":
-            return "skipped"
-        data = build_export(tx)
-        tx.execute("update tenant_exports set status = 'ready', zip = %s, size_bytes = %s, ready_at = now()"
-                   " where id = %s", [data, len(data), export_id])
-        audit.record(tx, actor_kind="system", actor_label="export", action="tenant.exported",
-                     target_kind="export", target_id=export_id, details={"bytes": len(data)})
-    return "ready"
-
-
-@celery_app.task(name="townhall.billing.export", acks_late=True)
+@celery_app.task(name=jobs.BUILD_EXPORT, acks_late=True)
 def export_task(tenant_id: str, export_id: str) -> str:
     return run_export(tenant_id, export_id)
 

@@ -4,11 +4,11 @@ that have not been reminded about, and mails the tenant's admins once per reques
 from __future__ import annotations
 
 from services.engagement.data_rights import due_for_reminder
-from services.formatting import london
-from services.links import tenant_url
+from services.lib.formatting import london
+from services.lib.links import tenant_url
 from workers.celery_app import celery_app, moment
 from workers.escalations import tenants_with_work
-from workers.mail import brand_colour, queue_mail, render
+from services.mail.outbox import brand_colour, queue_mail, render
 from tenants.db import tenant_scope
 
 

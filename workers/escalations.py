@@ -17,8 +17,9 @@ import urllib.request
 from datetime import timedelta
 
 from services.engagement.escalations import SIGNATURE_HEADER, TIMESTAMP_HEADER, encode, payload, signature
-from services.ids import parse_uuid
+from tenants.ids import parse_uuid
 from tenants.db import tenant_scope
+from services.ops import jobs
 from workers.celery_app import celery_app, enqueue, moment
 from workers.mail import backoff_seconds, tenants_with_due_work
 
@@ -35,7 +36,7 @@ class PermanentRefusal(Exception):
 
 
 def enqueue_webhook(tenant_id, escalation_id) -> None:
-    enqueue(deliver_webhook, str(tenant_id), str(escalation_id), queue="default")
+    enqueue(deliver_webhook.name, str(tenant_id), str(escalation_id), queue="default")
 
 
 def post(url: str, raw: bytes, headers: dict[str, str]) -> int:
@@ -49,7 +50,7 @@ def post(url: str, raw: bytes, headers: dict[str, str]) -> int:
         return exc.code
 
 
-@celery_app.task(name="townhall.escalations.webhook", bind=True, max_retries=MAX_ATTEMPTS + 1, acks_late=True)
+@celery_app.task(name=jobs.DELIVER_ESCALATION, bind=True, max_retries=MAX_ATTEMPTS + 1, acks_late=True)
 def deliver_webhook(self, tenant_id: str, escalation_id: str) -> str:
     tid, eid = parse_uuid(tenant_id), parse_uuid(escalation_id)
     if tid is None or eid is None:

@@ -1,8 +1,5 @@
-"""Outgoing mail: every message is a row in `outbound_mail` first, then an SMTP send on the `mail` queue.
+"""Sending outgoing mail: the rows `services/mail/outbox.py` queued go out over SMTP on the `mail` queue.
 
-- `queue_mail(tx, ...)` renders nothing itself: it stores a complete RFC 5322 message (built by
-  `build_message`) in the caller's transaction and enqueues `send_mail` after commit. One row per
-  `ref` (what caused the message), so queuing the same thing twice sends it once.
 - `send_mail` claims its row by a status transition (queued -> sending, `FOR UPDATE SKIP LOCKED`),
   sends over SMTP (TLS per SMTP_URL / SMTP_STARTTLS), and marks it sent. A transient failure puts
   the row back to `queued` with `next_attempt_at` and retries with exponential backoff; a permanent
@@ -15,24 +12,21 @@
 from __future__ import annotations
 
 import logging
-import re
 import smtplib
 import ssl
-import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from datetime import datetime, timedelta
+from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
 from psycopg import sql
 
-from services.config import Config
-from services.ids import parse_uuid
+from services.ops.config import Config
+from tenants.ids import parse_uuid
 from tenants.db import Tx, tenant_scope, unscoped
-from workers.celery_app import celery_app, enqueue, moment
+from services.mail.outbox import enqueue_send
+from services.ops import jobs
+from workers.celery_app import celery_app, moment
 
 log = logging.getLogger(__name__)
 
@@ -41,26 +35,10 @@ BACKOFF_BASE_SECONDS = 2
 BACKOFF_CAP_SECONDS = 300
 STALE_SENDING = timedelta(minutes=10)
 OVERDUE = timedelta(minutes=2)
-DEFAULT_BRAND = "#1d4f91"
-_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class PermanentMailError(Exception):
     """The server refused the message for good (5xx): retrying would not help."""
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content_type: str   # e.g. "text/calendar; method=REQUEST"
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Rendered:
-    subject: str
-    text: str
-    html: str
 
 
 # --- building messages -----------------------------------------------------------------
@@ -68,83 +46,6 @@ class Rendered:
 def backoff_seconds(attempt: int) -> int:
     """2, 4, 8, ... seconds, capped at five minutes."""
     return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))
-
-
-def brand_colour(settings: dict | None) -> str:
-    value = (settings or {}).get("brand_colour") or ""
-    return value if _HEX.match(value) else DEFAULT_BRAND
-
-
-def render(template: str, lang: str = "en", **context) -> Rendered:
-    """`mail/<template>.txt` (first line `Subject: ...`, then the plain text) and `mail/<template>.html`,
-    in `lang` (`force_locale`, so the templates' gettext and Babel dates follow the reader, not
-    the request or worker that sends it).
-
-    Every string lives in the templates (wrapped for Flask-Babel), so a translation swaps
-    catalogues, not code. Compute language-dependent values (dates, words) inside `in_language`.
-    """
-    with force_locale(lang):
-        text = render_template(f"mail/{template}.txt", lang=lang, **context)
-        html = render_template(f"mail/{template}.html", lang=lang, **context)
-    first, _, body = text.partition("\n")
-    if not first.startswith("Subject: "):
-        raise ValueError(f"mail/{template}.txt must start with a 'Subject: ' line")
-    return Rendered(subject=first[len("Subject: "):].strip(), text=body.lstrip("\n"), html=html)
-
-
-def build_message(config: Config, *, message_id: str, sender_name: str, to: str, rendered: Rendered,
-                  date: datetime, headers: dict[str, str] | None = None,
-                  attachments: tuple[Attachment, ...] = ()) -> EmailMessage:
-    _, from_address = parseaddr(config.mail_from)
-    msg = EmailMessage()
-    msg["Subject"] = rendered.subject
-    msg["From"] = formataddr((sender_name, from_address)) if sender_name else config.mail_from
-    msg["To"] = to
-    msg["Date"] = format_datetime(date.astimezone(timezone.utc))
-    msg["Message-ID"] = f"<{message_id}@{from_address.rpartition('@')[2] or 'townhall.local'}>"
-    msg["Auto-Submitted"] = "auto-generated"
-    for name, value in (headers or {}).items():
-        msg[name] = value
-    msg.set_content(rendered.text)
-    msg.add_alternative(rendered.html, subtype="html")
-    for item in attachments:
-        maintype, _, rest = item.content_type.partition("/")
-        subtype, _, params = rest.partition(";")
-        msg.add_attachment(item.data, maintype=maintype, subtype=subtype.strip(), filename=item.filename)
-        if params.strip():
-            part = msg.get_payload()[-1]
-            key, _, value = params.strip().partition("=")
-            part.set_param(key.strip(), value.strip())
-    return msg
-
-
-def wire_bytes(message: EmailMessage) -> bytes:
-    """The message as SMTP carries it: CRLF line ends (smtplib sends bytes as they are)."""
-    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-
-
-def queue_mail(tx: Tx, *, ref: str, kind: str, to: str, rendered: Rendered, sender_name: str = "",
-               headers: dict[str, str] | None = None, attachments: tuple[Attachment, ...] = (),
-               date: datetime | None = None) -> uuid.UUID | None:
-    """Store one message in the caller's transaction; send it after commit. Returns None when
-    a message for `ref` already exists (so the caller's retry never sends twice)."""
-    config = current_app.config["TOWNHALL"]
-    mail_id = uuid.uuid4()
-    message = build_message(config, message_id=str(mail_id), sender_name=sender_name, to=to, rendered=rendered,
-                            date=date or datetime.now(timezone.utc), headers=headers, attachments=attachments)
-    row = tx.one("insert into outbound_mail (id, tenant_id, ref, kind, to_address, subject, message)"
-                 " values (%s, %s, %s, %s, %s, %s, %s) on conflict (tenant_id, ref) do nothing returning id",
-                 [mail_id, tx.tenant_id, ref, kind, to, rendered.subject, wire_bytes(message)])
-    if row is None:
-        return None
-    tenant_id = tx.tenant_id
-    tx.after_commit(lambda: enqueue_send(tenant_id, mail_id))
-    return mail_id
-
-
-def enqueue_send(tenant_id, mail_id) -> None:
-    """After commit: hand the row to the mail queue (if Redis is down, `sweep` finds it)."""
-    enqueue(send_mail, str(tenant_id), str(mail_id), queue="mail")
 
 
 # --- SMTP --------------------------------------------------------------------------------
@@ -202,7 +103,7 @@ def claim(tx: Tx, mail_id) -> dict | None:
         " from due where m.id = due.id returning m.*", [mail_id])
 
 
-@celery_app.task(name="townhall.mail.send", bind=True, max_retries=MAX_ATTEMPTS, acks_late=True)
+@celery_app.task(name=jobs.SEND_MAIL, bind=True, max_retries=MAX_ATTEMPTS, acks_late=True)
 def send_mail(self, tenant_id: str, mail_id: str) -> str:
     tid, mid = parse_uuid(tenant_id), parse_uuid(mail_id)
     if tid is None or mid is None:

@@ -1,5 +1,5 @@
-"""Reminder messages: composing them (branded HTML + plain text, an .ics file, RFC 8058 one-click
-unsubscribe headers) and the beat task that finds due reminder rows.
+"""Reminder messages: the beat task that finds due reminder rows and queues each message
+(composed by services/reminders/messages.py).
 
 `dispatch_due(now)` claims due rows with `FOR UPDATE SKIP LOCKED` inside each tenant's scope and,
 in the same transaction, stores one outbound message per row (ref `reminder:<id>`) and marks the
@@ -10,117 +10,18 @@ them sent. Time comes from the caller (`now`), so tests drive it without sleepin
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
-from flask import current_app
-from flask_babel import force_locale, gettext, ngettext
-from icalendar import Calendar, Event, vCalAddress, vText
 
-from services.formatting import london
-from services.i18n import LANGUAGES, localized
-from services.links import tenant_url
-from tenants.db import Tx, tenant_scope
-from workers.celery_app import celery_app, enqueue, moment
-from workers.mail import Attachment, Rendered, brand_colour, queue_mail, render, tenants_with_due_work
+from tenants.db import tenant_scope
+from services.ops import jobs
+from workers.celery_app import celery_app, moment
+from services.reminders.messages import queue_registration_mail
+from workers.mail import tenants_with_due_work
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
-
-
-def _tenant(tx: Tx) -> dict:
-    return tx.one("select id, slug, name, settings from tenants where id = %s", [tx.tenant_id])
-
-
-def calendar_file(room: dict, tenant: dict, *, cancelled: bool = False, lang: str = "en") -> Attachment:
-    """An .ics for the room: one event, stable UID, SEQUENCE rising with every edit. `room` is the
-    room as the reader sees it: for a Welsh reader, its Welsh title and description when set."""
-    config = current_app.config["TOWNHALL"]
-    cal = Calendar()
-    cal.add("prodid", "-//Townhall//Live webchats//EN")
-    cal.add("version", "2.0")
-    cal.add("method", "CANCEL" if cancelled else "PUBLISH")
-    event = Event()
-    event.add("uid", f"room-{room['id']}@{config.base_domain}")
-    event.add("sequence", int(room["updated_at"].timestamp()) - int(room["created_at"].timestamp()))
-    event.add("dtstamp", room["updated_at"].astimezone(timezone.utc))
-    event.add("dtstart", room["starts_at"].astimezone(timezone.utc))
-    event.add("dtend", room["ends_at"].astimezone(timezone.utc))
-    event.add("summary", room["title"], parameters={"LANGUAGE": lang})
-    event.add("description", room["description"] or room["title"], parameters={"LANGUAGE": lang})
-    event.add("url", tenant_url(tenant["slug"], f"/rooms/{room['id']}"))
-    event.add("location", vText(tenant_url(tenant["slug"], f"/rooms/{room['id']}")))
-    organizer = vCalAddress(f"mailto:{config.mail_from.rpartition('<')[2].rstrip('>')}")
-    organizer.params["cn"] = vText(tenant["name"])
-    event.add("organizer", organizer)
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    cal.add_component(event)
-    method = "CANCEL" if cancelled else "PUBLISH"
-    return Attachment("chat.ics", f"text/calendar; method={method}", cal.to_ical())
-
-
-def offset_words(minutes: int) -> str:
-    """How long before the start a reminder comes, in the current locale ("24 hours", "24 awr")."""
-    if minutes % (24 * 60) == 0:
-        days = minutes // (24 * 60)
-        return gettext("24 hours") if days == 1 else ngettext("%(num)d day", "%(num)d days", days)
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        return ngettext("%(num)d hour", "%(num)d hours", hours)
-    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
-
-
-@dataclass(frozen=True)
-class Composed:
-    """One registrant's message, ready to queue."""
-    rendered: Rendered
-    headers: dict[str, str]
-    attachments: tuple[Attachment, ...]
-    sender_name: str
-
-
-def compose_registration_mail(tx: Tx, template: str, registration: dict, room: dict, *, token: str | None = None,
-                              offset_minutes: int | None = None) -> Composed:
-    """A message to a registrant from `mail/<template>.txt|.html`, in the language they registered
-    in: subject, body, dates, the room's Welsh title and description, the .ics, and links that
-    open the pages in that language."""
-    from services.residents.registrations import make_token
-
-    tenant = _tenant(tx)
-    lang = registration["language"] if registration["language"] in LANGUAGES else "en"
-    query = f"?lang={lang}" if lang != "en" else ""
-
-    def link(path: str) -> str:
-        return tenant_url(tenant["slug"], path) + query
-
-    unsubscribe = link(f"/unsubscribe/{make_token(tx.tenant_id, registration['id'], 'unsubscribe')}")
-    with force_locale(lang):
-        room = {**room, "title": localized(room, "title"), "description": localized(room, "description")}
-        context = {
-            "tenant": tenant, "brand": brand_colour(tenant["settings"]), "room": room,
-            "when": london(room["starts_at"], lang=lang), "ends": london(room["ends_at"], "time", lang=lang),
-            "room_url": link(f"/rooms/{room['id']}"), "home_url": link("/"),
-            "transcript_url": link(f"/rooms/{room['id']}/transcript"),
-            "confirm_url": link(f"/registrations/confirm/{token}") if token else None,
-            "unsubscribe_url": unsubscribe,
-            "offset_words": offset_words(offset_minutes) if offset_minutes is not None else None,
-        }
-    headers = {}
-    attachments: tuple[Attachment, ...] = ()
-    if template != "confirm":   # a confirmation is not a subscription yet
-        headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    if template in ("reminder", "live", "rescheduled", "cancelled"):
-        attachments = (calendar_file(room, tenant, cancelled=template == "cancelled", lang=lang),)
-    return Composed(render(template, lang=lang, **context), headers, attachments, tenant["name"])
-
-
-def queue_registration_mail(tx: Tx, template: str, registration: dict, room: dict, *, ref: str,
-                            token: str | None = None, offset_minutes: int | None = None):
-    """Compose one message to a registrant and queue it (see `compose_registration_mail`)."""
-    mail = compose_registration_mail(tx, template, registration, room, token=token, offset_minutes=offset_minutes)
-    return queue_mail(tx, ref=ref, kind=template, to=registration["email"], rendered=mail.rendered,
-                      sender_name=mail.sender_name, headers=mail.headers, attachments=mail.attachments)
 
 
 def _outcome(reminder: dict, registration: dict | None, room: dict | None, now: datetime) -> str | None:
@@ -159,15 +60,9 @@ def dispatch_due(now: datetime) -> int:
     return sum(dispatch_due_in_tenant(tenant_id, now) for tenant_id in tenants_with_due_work("reminders", now))
 
 
-@celery_app.task(name="townhall.reminders.dispatch_due", acks_late=True)
+@celery_app.task(name=jobs.DISPATCH_REMINDERS, acks_late=True)
 def dispatch_due_task(now: str | None = None) -> int:
     count = dispatch_due(moment(now))
     if count:
         log.info("claimed %s due reminder(s)", count)
     return count
-
-
-def enqueue_dispatch(delay_seconds: int = 0) -> None:
-    """After commit: look for due reminders now rather than at the next beat (e.g. transcript ready)."""
-    enqueue(dispatch_due_task, countdown=delay_seconds or None)
-

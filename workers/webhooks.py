@@ -17,6 +17,7 @@ from flask import current_app
 
 from services.api.webhooks import public_address, sign
 from tenants.db import tenant_scope
+from services.ops import jobs
 from workers.celery_app import celery_app
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def _post(url: str, body: bytes, headers: dict) -> int:
         return exc.code
 
 
-@celery_app.task(name="townhall.webhooks.deliver", bind=True, acks_late=True, max_retries=MAX_ATTEMPTS - 1)
+@celery_app.task(name=jobs.DELIVER_WEBHOOK, bind=True, acks_late=True, max_retries=MAX_ATTEMPTS - 1)
 def deliver(self, tenant_id: str, delivery_id: str) -> str:
     tenant = UUID(tenant_id)
     with tenant_scope(tenant) as tx:

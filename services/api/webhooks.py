@@ -16,14 +16,15 @@ import socket
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from flask import current_app
 from psycopg.types.json import Jsonb
 
+from services.ops import jobs
 from tenants import audit
 from tenants.auth import Staff
 from tenants.db import Tx
 from tenants.errors import NotFound, ValidationFailed
 from tenants.roles import require
+
 
 EVENTS = ("room.live", "room.closed", "transcript.ready")
 
@@ -90,14 +91,8 @@ def enqueue(tx: Tx, event: str, data: dict) -> list[str]:
         tenant_id = str(tx.tenant_id)
 
         def send():
-            from workers.celery_app import celery_app
-            from workers.webhooks import deliver
-
-            redis_url = current_app.config["TOWNHALL"].redis_url   # the process's own Redis (tests too)
-            if redis_url and celery_app.conf.broker_url != redis_url:
-                celery_app.conf.broker_url = redis_url
             for delivery_id in ids:
-                deliver.apply_async(args=[tenant_id, delivery_id], queue="default")
+                jobs.enqueue(jobs.DELIVER_WEBHOOK, tenant_id, delivery_id, queue="default")
         tx.after_commit(send)
     return ids
 

@@ -24,8 +24,10 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from psycopg.types.json import Jsonb
 
-from services.ids import parse_uuid
-from services.links import tenant_url
+from services.ops import jobs
+from tenants.ids import parse_uuid
+from services.lib.links import tenant_url
+from services.mail.outbox import Attachment, brand_colour, queue_mail, render
 from tenants import audit
 from tenants.db import Tx
 from tenants.errors import Conflict, NotFound, ValidationFailed
@@ -76,8 +78,6 @@ def request_rights(tx: Tx, email: str, kind: str, lang: str = "en") -> dict | No
     """Record a request and mail its verification link, only when the tenant holds the email
     (a registration); the caller shows the same answer either way, so the form reveals nothing.
     `lang` is the page's language: the verification and the export email are written in it."""
-    from workers.mail import brand_colour, queue_mail, render
-
     email = email.strip().lower()
     if not tx.value("select exists (select 1 from registrations where email = %s)", [email]):
         return None
@@ -198,9 +198,6 @@ def export_for_staff(tx: Tx, staff, request_id) -> tuple[dict, dict]:
 def complete(tx: Tx, staff, request_id) -> dict:
     """Access: mail the export to the verified address. Deletion: erase what is linked to it.
     Escalation records are kept (a safeguarding record, vital interests), without the link."""
-    from workers.mail import Attachment, brand_colour, queue_mail, render
-    from workers.transcripts import enqueue_build
-
     require(staff.role, "audit.read")
     row = _open_request(tx, request_id, for_update=True)
     if row["status"] == "completed":
@@ -228,7 +225,7 @@ def complete(tx: Tx, staff, request_id) -> dict:
         tx.execute("update data_requests set email = 'erased@' || id::text where email = %s and id <> %s",
                    [row["email"], row["id"]])
         for room in closed:   # stored transcripts are rebuilt without the erased questions
-            tx.after_commit(lambda rid=room["id"], tid=tx.tenant_id: enqueue_build(tid, rid))
+            tx.after_commit(lambda rid=room["id"], tid=tx.tenant_id: jobs.enqueue(jobs.BUILD_TRANSCRIPT, str(tid), str(rid)))
     done = tx.one("update data_requests set status = 'completed', completed_at = now(), completed_by = %s,"
                   " outcome = %s where id = %s returning *", [staff.id, Jsonb(outcome), row["id"]])
     audit.record_staff(tx, staff, f"data_request.{row['kind']}.completed", "data_request", row["id"], outcome)

@@ -14,8 +14,10 @@ import json
 from datetime import timezone
 
 from services.engagement import settings as engagement_settings
-from services.formatting import london
-from services.links import tenant_url
+from services.lib.formatting import london
+from services.lib.links import tenant_url
+from services.mail.outbox import brand_colour, queue_mail, render
+from services.ops import jobs
 from tenants.db import Tx
 
 SIGNATURE_HEADER = "X-Townhall-Signature"
@@ -23,9 +25,6 @@ TIMESTAMP_HEADER = "X-Townhall-Timestamp"
 
 
 def record(tx: Tx, staff, question: dict, room: dict, participant: dict, note: str = "") -> dict:
-    from workers import escalations as tasks
-    from workers.mail import brand_colour, queue_mail, render
-
     settings = engagement_settings.read(tx)
     email = settings.get("escalation_email") or None
     url = settings.get("escalation_webhook_url") or None
@@ -47,7 +46,7 @@ def record(tx: Tx, staff, question: dict, room: dict, participant: dict, note: s
                    sender_name=tenant["name"], headers={"X-Priority": "1", "Importance": "high"})
     if url:
         tenant_id, escalation_id = tx.tenant_id, row["id"]
-        tx.after_commit(lambda: tasks.enqueue_webhook(tenant_id, escalation_id))
+        tx.after_commit(lambda: jobs.enqueue(jobs.DELIVER_ESCALATION, str(tenant_id), str(escalation_id), queue="default"))
     return row
 
 

@@ -8,7 +8,8 @@ import unicodedata
 import psycopg
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from services.ids import parse_uuid
+from tenants.ids import parse_uuid
+from services.reminders.messages import calendar_file
 from services.rooms.lifecycle import PUBLIC_STATES
 from tenants import audit
 from tenants.db import Tx
@@ -103,8 +104,6 @@ def public_neighbourhood(tx: Tx, slug: str) -> dict:
 def calendar(tenant: dict, data: dict) -> bytes:
     """An iCal feed of the neighbourhood's chats (subscribe once, see new ones as they are added)."""
     from icalendar import Calendar
-
-    from workers.reminders import calendar_file
 
     cal = Calendar()
     cal.add("prodid", "-//Townhall//Neighbourhood webchats//EN")

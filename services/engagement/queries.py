@@ -5,7 +5,7 @@ from uuid import UUID
 
 from services.engagement import settings as engagement_settings
 from services.engagement.themes import list_themes
-from services.live.reasons import tenant_reasons
+from services.engagement.reasons import tenant_reasons
 from tenants.db import Tx
 
 

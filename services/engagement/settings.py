@@ -16,7 +16,7 @@ from flask import current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates
 from psycopg.types.json import Jsonb
 
-from services.live.reasons import REJECTION_REASONS
+from services.engagement.reasons import REJECTION_REASONS
 from tenants import audit
 from tenants.db import Tx
 from tenants.errors import ValidationFailed

@@ -1,13 +1,13 @@
 """Themes (the tenant's Police and Crime Plan priorities or precept options) and tagging questions
-with them, for consultation reports (services/engagement/reports.py)."""
+with them, for consultation reports (services/reports/consultation.py)."""
 from __future__ import annotations
 
 import psycopg
 from psycopg import sql
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from services.ids import parse_uuid
-from services.live.event_log import append_staff_event
+from tenants.ids import parse_uuid
+from services.rooms.event_log import append_staff_event
 from tenants import audit
 from tenants.db import Tx
 from tenants.errors import Conflict, NotFound, ValidationFailed

@@ -8,13 +8,13 @@ import psycopg
 from flask_babel import gettext as _
 from psycopg.types.json import Jsonb
 
-from services import ratelimit
-from services.ids import parse_uuid
-from services.live import broadcast
-from services.live.channels import participant_channel
-from services.live.event_log import append_room_event, append_staff_event
-from services.live.reasons import tenant_reason_text, tenant_reasons
-from services.live.screening import HOLD_FLAGS, screen
+from services.lib import ratelimit
+from tenants.ids import parse_uuid
+from services.rooms import broadcast
+from services.rooms.channels import participant_channel
+from services.rooms.event_log import append_room_event, append_staff_event
+from services.engagement.reasons import tenant_reason_text, tenant_reasons
+from services.screening.flags import HOLD_FLAGS, screen
 from services.live.presenters import (own_question, poll_results, public_answer, public_poll, public_question,
                                       staff_question)
 from services.live.queries import poll_counts

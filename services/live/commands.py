@@ -1,5 +1,5 @@
-"""One table of live commands, served by two transports: Socket.IO events (services/live/events.py)
-and the console's plain HTML forms (services/console/views.py). Each command validates its
+"""One table of live commands, served by two transports: Socket.IO events (services/web/live/events.py)
+and the console's plain HTML forms (services/web/console/views.py). Each command validates its
 payload with a marshmallow schema and calls one action inside the caller's tenant scope."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from marshmallow import Schema
 from services.engagement.themes import tag_poll, tag_question
 from services.live import actions, schemas
 from services.rooms.actions import change_state
-from services.validation import load
+from services.lib.validation import load
 from tenants.db import Tx
 
 

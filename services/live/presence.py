@@ -16,9 +16,9 @@ import uuid
 from collections import Counter
 from datetime import datetime, timezone
 
-from services.live import broadcast
-from services.live.channels import room_channel
-from services.redis_client import redis_client
+from services.rooms import broadcast
+from services.rooms.channels import room_channel
+from services.ops.redis_client import redis_client
 from services.residents import capacity
 from tenants.db import tenant_scope
 from tenants.errors import Unavailable

@@ -1,7 +1,7 @@
 """What the public and staff may see of a question, answer, poll: one shape for pages, events and replays."""
 from __future__ import annotations
 
-from services.live.reasons import tenant_reason_text
+from services.engagement.reasons import tenant_reason_text
 
 
 def public_question(q: dict, display_name: str) -> dict:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from services.live.presenters import (own_question, poll_results, public_answer, public_poll, public_question,
                                       staff_question)
-from services.live.reasons import REJECTION_REASONS
+from services.engagement.reasons import REJECTION_REASONS
 from tenants.db import Tx
 
 

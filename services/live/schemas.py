@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates
 
-from services.live.reasons import REJECTION_REASONS
+from services.engagement.reasons import REJECTION_REASONS
 
 QUESTION_MAX = 1000
 ANSWER_MAX = 5000

@@ -17,13 +17,15 @@ from flask import current_app
 
 from services.media import webvtt
 from services.media.queries import get_media
+from services.ops import jobs
 from services.rooms.queries import get_room
 from tenants import audit
 from tenants.auth import Staff
 from tenants.db import Tx
 from tenants.errors import Conflict, ValidationFailed
 from tenants.roles import require
-from workers.captions.audio import AudioError, ffmpeg_available, probe_duration
+from services.media.audio import AudioError, ffmpeg_available, probe_duration
+
 
 CHUNK = 1024 * 1024
 
@@ -124,11 +126,7 @@ def attach_media(tx: Tx, staff: Staff, room_id, *, title: str, upload: Path, siz
     os.replace(upload, final)   # still inside the transaction: the caller removes it if the commit fails
     tenant_id = tx.tenant_id
 
-    def enqueue():
-        from workers.captions.tasks import enqueue_captions
-        enqueue_captions(tenant_id, media_id)
-
-    tx.after_commit(enqueue)
+    tx.after_commit(lambda: jobs.enqueue(jobs.TRANSCRIBE_MEDIA, str(tenant_id), str(media_id), queue="media"))
     return row
 
 
@@ -145,7 +143,6 @@ def save_captions(tx: Tx, staff: Staff, media_id, text: str) -> dict:
     audit.record_staff(tx, staff, "media.captions_corrected", "media", media["id"], {"cues": len(cues)})
     room = get_room(tx, media["room_id"])
     if room["state"] in ("closed", "archived"):   # the transcript carries the caption text
-        from workers.transcripts import enqueue_build
         tenant_id = tx.tenant_id
-        tx.after_commit(lambda: enqueue_build(tenant_id, room["id"]))
+        tx.after_commit(lambda: jobs.enqueue(jobs.BUILD_TRANSCRIPT, str(tenant_id), str(room["id"])))
     return updated

@@ -8,8 +8,8 @@ import uuid
 from flask import current_app
 from flask_babel import gettext as _
 
-from services import ratelimit
-from services.ids import parse_uuid
+from services.lib import ratelimit
+from tenants.ids import parse_uuid
 from services.residents import capacity
 from services.residents.names import clean_display_name
 from services.rooms.lifecycle import ASKING_STATES

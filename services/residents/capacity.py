@@ -17,7 +17,7 @@ import time
 
 import redis
 
-from services.redis_client import redis_client
+from services.ops.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 

@@ -1,49 +1,20 @@
-"""Registrations for reminders: double opt-in, the reminder rows, unsubscribe, and what happens to
-them when a room is rescheduled or cancelled.
-
-A registration's links carry a signed token (tenant, registration, purpose), so no secret is
-stored and a token for one tenant never works on another's site. Every message goes through
-`workers.mail.queue_mail` in the caller's transaction with a `ref`, so a retry never sends twice.
+"""Registrations for reminders, as residents make them: register (double opt-in), confirm and
+unsubscribe through signed links (services/reminders/links.py). The reminder rows and the
+messages live in services/reminders/.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from services.i18n import N_
-from services.ids import parse_uuid
+from tenants.ids import parse_uuid
 from services.rooms.queries import get_public_room
 from tenants.db import Tx
-from tenants.errors import Conflict, NotFound, ValidationFailed
-from workers import reminders as mails
+from tenants.errors import Conflict, NotFound
+from services.reminders import messages as mails
+from services.reminders.links import BAD_LINK, make_token, read_token
+from services.reminders.schedule import REGISTERING_STATES, schedule_reminders
 
-CONFIRM_MAX_AGE = 7 * 24 * 3600
-DEFAULT_OFFSETS_MINUTES = (24 * 60, 60)
-REGISTERING_STATES = frozenset({"scheduled", "live"})
-BAD_LINK = N_("This link is not valid or has expired. You can register again on the chat's page.")
-
-
-# --- tokens ------------------------------------------------------------------------------
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="townhall-registration")
-
-
-def make_token(tenant_id, registration_id, purpose: str) -> str:
-    return _serializer().dumps({"t": str(tenant_id), "r": str(registration_id), "p": purpose})
-
-
-def read_token(token: str, tenant_id, purpose: str) -> str:
-    """The registration id in a token for this tenant and purpose, or ValidationFailed."""
-    try:
-        data = _serializer().loads(token, max_age=CONFIRM_MAX_AGE if purpose == "confirm" else None)
-    except (SignatureExpired, BadSignature):
-        raise ValidationFailed(BAD_LINK) from None
-    if not isinstance(data, dict) or data.get("t") != str(tenant_id) or data.get("p") != purpose:
-        raise ValidationFailed(BAD_LINK)
-    return data["r"]
 
 
 def _registration(tx: Tx, registration_id, *, for_update: bool = False) -> dict:
@@ -108,68 +79,4 @@ def unsubscribe(tx: Tx, token: str) -> dict:
                " and sent_at is null", [registration["id"]])
     return registration
 
-
-# --- reminder rows -----------------------------------------------------------------------
-
-def reminder_offsets(tx: Tx) -> list[int]:
-    settings = tx.value("select settings from tenants where id = %s", [tx.tenant_id]) or {}
-    offsets = settings.get("reminder_offsets_minutes")
-    if not isinstance(offsets, list) or not all(isinstance(o, int) and 0 < o <= 60 * 24 * 14 for o in offsets):
-        offsets = list(DEFAULT_OFFSETS_MINUTES)
-    return sorted(set(offsets), reverse=True)
-
-
-def schedule_reminders(tx: Tx, room: dict, *, now: datetime, registration_id=None) -> None:
-    """(Re)compute the timed reminders of a room's confirmed registrations (or one of them).
-
-    Each is due at `starts_at - offset` ("we're live" at the start). A reminder whose new time
-    is still ahead is (re)armed, even if its earlier version was sent; one whose time has passed
-    and was not sent is skipped rather than sent late.
-    """
-    plan = [("before", offset) for offset in reminder_offsets(tx)] + [("live", 0)]
-    only = "and g.id = %s" if registration_id else ""
-    extra = [registration_id] if registration_id else []
-    for kind, offset in plan:
-        due = room["starts_at"] - timedelta(minutes=offset)
-        if due <= now or room["state"] not in REGISTERING_STATES:
-            continue
-        tx.execute(
-            "insert into reminders (tenant_id, registration_id, room_id, kind, offset_minutes, due_at)"
-            " select g.tenant_id, g.id, g.room_id, %s, %s, %s from registrations g"
-            f" where g.room_id = %s and g.status = 'confirmed' {only}"
-            " on conflict (registration_id, kind, offset_minutes) do update"
-            " set due_at = excluded.due_at, sent_at = null, outcome = null"
-            " where reminders.due_at <> excluded.due_at",
-            [kind, offset, due, room["id"], *extra])
-    tx.execute("update reminders set sent_at = %s, outcome = 'skipped' where room_id = %s and sent_at is null"
-               " and kind in ('before', 'live') and due_at <> %s - make_interval(mins => offset_minutes)",
-               [now, room["id"], room["starts_at"]])
-
-
-def room_rescheduled(tx: Tx, room: dict, *, now: datetime | None = None) -> None:
-    """The start time moved: move the reminders and tell every confirmed registrant."""
-    now = now or datetime.now(timezone.utc)
-    schedule_reminders(tx, room, now=now)
-    stamp = room["starts_at"].strftime("%Y%m%dT%H%M")
-    for registration in _confirmed(tx, room["id"]):
-        mails.queue_registration_mail(tx, "rescheduled", registration, room,
-                                      ref=f"rescheduled:{registration['id']}:{stamp}")
-
-
-def room_cancelled(tx: Tx, room: dict) -> None:
-    """Before a scheduled room is deleted: a cancellation (with a calendar CANCEL) to each registrant."""
-    for registration in _confirmed(tx, room["id"]):
-        mails.queue_registration_mail(tx, "cancelled", registration, room, ref=f"cancelled:{registration['id']}")
-
-
-def transcript_ready(tx: Tx, room: dict) -> None:
-    """Due now: a "transcript ready" message per confirmed registration (once: unique row)."""
-    tx.execute("insert into reminders (tenant_id, registration_id, room_id, kind, offset_minutes, due_at)"
-               " select tenant_id, id, room_id, 'transcript', 0, now() from registrations"
-               " where room_id = %s and status = 'confirmed' on conflict do nothing", [room["id"]])
-
-
-def _confirmed(tx: Tx, room_id) -> list[dict]:
-    return tx.all("select * from registrations where room_id = %s and status = 'confirmed' order by created_at, id",
-                  [room_id])
 

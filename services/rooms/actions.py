@@ -6,16 +6,16 @@ from uuid import UUID
 from psycopg import sql
 
 from services.api import webhooks
-from services.live.event_log import append_room_event
-from services.residents import registrations
+from services.rooms.event_log import append_room_event
+from services.reminders import schedule as reminders
 from services.rooms import lifecycle
 from services.rooms.queries import get_room
+from services.ops import jobs
 from tenants import audit, plans
 from tenants.auth import Staff
 from tenants.db import Tx
 from tenants.errors import Conflict, ValidationFailed
 from tenants.roles import require
-from workers import transcripts
 
 DEFAULT_SIGNPOSTING = ("This chat is not for reporting crime. To report a crime call 101 or report online. "
                        "In an emergency, when life is at risk or a crime is happening now, call 999.")
@@ -63,7 +63,7 @@ def update_room(tx: Tx, staff: Staff, room_id, data: dict) -> dict:
     updated = tx.one(query, [*changes.values(), room["id"]])
     audit.record_staff(tx, staff, "room.updated", "room", room["id"], {"fields": sorted(changes)})
     if "starts_at" in changes:
-        registrations.room_rescheduled(tx, updated)
+        reminders.room_rescheduled(tx, updated)
     if room["state"] == "live":
         append_room_event(tx, room["id"], "room.updated", public_room_fields(updated))
     return updated
@@ -74,7 +74,7 @@ def delete_room(tx: Tx, staff: Staff, room_id) -> None:
     room = get_room(tx, room_id, for_update=True)
     if room["state"] not in lifecycle.DELETABLE_STATES:
         raise Conflict("Only a draft or scheduled chat can be deleted; close or archive it instead.")
-    registrations.room_cancelled(tx, room)   # the messages outlive the room and its registrations
+    reminders.room_cancelled(tx, room)   # the messages outlive the room and its registrations
     tx.execute("delete from rooms where id = %s", [room["id"]])
     audit.record_staff(tx, staff, "room.deleted", "room", room["id"], {"title": room["title"]})
 
@@ -94,7 +94,7 @@ def change_state(tx: Tx, staff: Staff, room_id, target: str, *, tenant_state: st
     append_room_event(tx, room["id"], "room.state", {"state": target, "closing_text": updated["closing_text"]})
     if target == "closed":
         tenant_id = tx.tenant_id
-        tx.after_commit(lambda: transcripts.enqueue_build(tenant_id, room["id"]))
+        tx.after_commit(lambda: jobs.enqueue(jobs.BUILD_TRANSCRIPT, str(tenant_id), str(room["id"])))
     if target in ("live", "closed"):
         webhooks.enqueue(tx, f"room.{target}", webhooks.room_payload(updated))
     return updated

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from services.ids import parse_uuid
+from tenants.ids import parse_uuid
 from services.rooms.lifecycle import PUBLIC_STATES
 from tenants.db import Tx
 from tenants.errors import NotFound

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema, pre_load
 
-LONDON = ZoneInfo("Europe/London")
+from services.lib.formatting import LONDON
+
 MODES = ("moderated", "open")
 
 

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from services.reminders import links
 from services.residents import registrations
 from tenants.db import tenant_scope
 from tests.browser.conftest import sign_in_with_form
@@ -53,7 +54,7 @@ def test_registration_transcript_and_recordings_pages_are_accessible(app_ctx, ma
         assert "we have sent it an email" in page.inner_text(".flash-success")
         with tenant_scope(upcoming.tenant.id) as tx:
             registration = tx.one("select id from registrations where room_id = %s", [upcoming.room["id"]])
-        token = registrations.make_token(upcoming.tenant.id, registration["id"], "confirm")
+        token = links.make_token(upcoming.tenant.id, registration["id"], "confirm")
         page.goto(f"{web.url}/t/{upcoming.tenant.slug}/registrations/confirm/{token}")
         assert axe_violations(page) == []
         page.keyboard.press("Tab")
@@ -61,7 +62,7 @@ def test_registration_transcript_and_recordings_pages_are_accessible(app_ctx, ma
             page.keyboard.press("Tab")
         page.keyboard.press("Enter")
         page.wait_for_selector("text=Your reminders are confirmed")
-        unsubscribe = registrations.make_token(upcoming.tenant.id, registration["id"], "unsubscribe")
+        unsubscribe = links.make_token(upcoming.tenant.id, registration["id"], "unsubscribe")
         page.goto(f"{web.url}/t/{upcoming.tenant.slug}/unsubscribe/{unsubscribe}")
         assert axe_violations(page) == []
 

@@ -67,10 +67,10 @@ def test_dockerfile_front_end_assets(dockerfile):
 
 
 def test_image_puts_files_where_the_installed_code_looks():
-    """services/vendor.py and `townhall web` find their files relative to the installed packages;
+    """services/web/vendor.py and `townhall web` find their files relative to the installed packages;
     the Dockerfile copies them there. If either side moves, this fails."""
     import services
-    import services.vendor as vendor
+    import services.web.vendor as vendor
 
     installed_root = Path(services.__file__).resolve().parent.parent  # site-packages in the image
     assert vendor.ROOT == installed_root / "node_modules"
@@ -150,7 +150,7 @@ def test_gunicorn_config_defaults():
     assert cfg.graceful_timeout == web["gracefulTimeoutSeconds"] < \
         web["terminationGracePeriodSeconds"] - web["preStopSleepSeconds"], "done before the chart's pod is killed"
     assert cfg.keepalive > 60, "longer than the proxy's upstream keep-alive"
-    assert cfg.accesslog is None, "the application logs its own access line (services/metrics.py)"
+    assert cfg.accesslog is None, "the application logs its own access line (services/ops/metrics.py)"
     assert cfg.forwarded_allow_ips == ["127.0.0.1", "::1"]
     assert cfg.logger_class.__name__ == "TownhallLogger"
 

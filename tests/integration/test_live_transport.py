@@ -1,4 +1,4 @@
-"""The live process's own WebSocket transport (services/live/transport.py), through a real live process:
+"""The live process's own WebSocket transport (services/web/live/transport.py), through a real live process:
 one descriptor per connection, released on close; Engine.IO pings from the shared pinger; whole and
 fragmented messages; the size limit; and the long-polling client that upgrades (stock handler)."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import socketio
 import websocket
 
 from services.live import actions
-from services.live.transport import LeanWebSocket
+from services.web.live.transport import LeanWebSocket
 from tenants.db import tenant_scope
 from tests.support.live_client import raw_ws
 from tests.support.servers import start_server

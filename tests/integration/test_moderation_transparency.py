@@ -9,7 +9,7 @@ import re
 from services.live import actions
 from tenants.db import tenant_scope
 from tests.support.console import admin_client, enable_totp, sign_in as console_sign_in
-from workers.transcripts import build_and_store
+from services.transcripts.build import build_and_store
 
 OWN_OFF_TOPIC = "This chat is about the precept only. Ask about other things at our monthly surgeries."
 SIGNPOST = "Bins and potholes: Riverside Council, 01234 567890."

@@ -9,7 +9,7 @@ from services.rooms import actions as rooms
 from services.rooms.actions import change_state
 from tenants.db import tenant_scope
 from tests.support.console import admin_client
-from workers.transcripts import build_and_store
+from services.transcripts.build import build_and_store
 
 
 def test_residents_follow_a_neighbourhood(app, app_ctx, make_world):

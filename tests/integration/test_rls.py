@@ -5,7 +5,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from services.config import APP_ROLE
+from tenants.migrate import APP_ROLE
 
 
 @pytest.fixture()

@@ -20,14 +20,16 @@ from services.live import actions as live_actions
 from services.live import presence
 from services.live.tokens import LiveIdentity
 from services.media import actions as media_actions
+from services.reminders import links
 from services.residents import registrations
-from services.validation import load
+from services.lib.validation import load
 from tenants import auth, branding, platform
 from tenants import staff as staff_actions
 from tenants.db import tenant_scope
 from tenants.platform_auth import create_admin
+from services.billing import exports as exports_module
 from workers import billing as billing_jobs
-from workers.transcripts import build_and_store
+from services.transcripts.build import build_and_store
 from tests.support.worlds import RoomWorld, another_room
 
 
@@ -62,8 +64,8 @@ def email_links(world: RoomWorld, word: str) -> tuple[dict[str, str], dict]:
     with tenant_scope(tenant_id) as tx:
         request = data_rights.request_rights(tx, registration["email"], "access")
     return {"invite": invite, "panelist": panelist, "reset": sent[-1],
-            "confirm": registrations.make_token(tenant_id, registration["id"], "confirm"),
-            "unsubscribe": registrations.make_token(tenant_id, registration["id"], "unsubscribe"),
+            "confirm": links.make_token(tenant_id, registration["id"], "confirm"),
+            "unsubscribe": links.make_token(tenant_id, registration["id"], "unsubscribe"),
             "data_request": data_rights.make_token(tenant_id, request["id"])}, {"registration": registration,
                                                                                "data_request": request}
 
@@ -136,8 +138,8 @@ def furnish(world: RoomWorld, pub: str, priv: str, *, question: dict, poll: dict
     closed = closed_room_with_transcript(world, pub)
     invoice = last_months_invoice(world.tenant)
     with tenant_scope(tenant_id) as tx:
-        export = billing_jobs.request_export(tx, admin.email)
-    assert billing_jobs.run_export(tenant_id, export["id"]) == "ready"
+        export = exports_module.request_export(tx, admin.email)
+    assert exports_module.run_export(tenant_id, export["id"]) == "ready"
     ids = {"token_id": [token["id"]], "endpoint_id": [endpoint["id"]], "request_id": [made["data_request"]["id"]],
            "neighbourhood_id": [area["id"]], "theme_id": [theme["id"]],
            "media_id": [media["id"]], "invoice_id": [invoice["id"]], "export_id": [export["id"]],

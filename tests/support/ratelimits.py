@@ -1,4 +1,4 @@
-"""Empty rate-limit windows (services/ratelimit.py keeps them in Redis under rl:*)."""
+"""Empty rate-limit windows (services/lib/ratelimit.py keeps them in Redis under rl:*)."""
 from __future__ import annotations
 
 import redis

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.servers import ROOT, free_port
-from workers.mail_sink import SunkMessage, read_folder
+from services.dev.mail_sink import SunkMessage, read_folder
 
 
 def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):

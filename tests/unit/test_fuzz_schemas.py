@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.validation import load
+from services.lib.validation import load
 from tenants.errors import ValidationFailed
 from tests.support.nasty import all_schemas, budget, payloads
 

@@ -1,6 +1,6 @@
 import pytest
 
-from services.live.screening import screen
+from services.screening.flags import screen
 
 
 @pytest.mark.parametrize("text, flag", [

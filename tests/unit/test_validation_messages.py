@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from marshmallow import Schema, fields, validate
 
-from services.forms import field_errors
-from services.validation import load
+from services.web.forms import field_errors
+from services.lib.validation import load
 from tenants.errors import ValidationFailed
 
 

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from workers.captions.audio import SAMPLE_RATE, load_samples
+from services.media.audio import SAMPLE_RATE, load_samples
 from workers.captions.engine import CaptionEngine, get_engine
 
 CLIPS = (

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from flask import current_app
 
-from services.ids import parse_uuid
+from services.ops import jobs
+from tenants.ids import parse_uuid
 from services.media import webvtt
 from tenants.db import tenant_scope
-from workers.captions.audio import SAMPLE_RATE, AudioError, load_samples
+from services.media.audio import SAMPLE_RATE, AudioError, load_samples
 from workers.captions.engine import get_engine
 from workers.celery_app import celery_app, enqueue, moment
 from workers.mail import tenants_with_due_work
@@ -54,13 +55,12 @@ def transcribe_media(tenant_id, media_id) -> str:
                          [vtt, engine.name, duration, elapsed, media_id])
         room = tx.one("select id, state from rooms where id = %s", [updated["room_id"]]) if updated else None
         if room and room["state"] in ("closed", "archived"):
-            from workers.transcripts import enqueue_build
-            tx.after_commit(lambda: enqueue_build(tenant_id, room["id"]))
+            tx.after_commit(lambda: jobs.enqueue(jobs.BUILD_TRANSCRIPT, str(tenant_id), str(room["id"])))
     log.info("captions for media %s: %s cues, %.1fs audio in %.1fs", media_id, len(cues), duration, elapsed)
     return "ready"
 
 
-@celery_app.task(name="townhall.captions.transcribe", acks_late=True)
+@celery_app.task(name=jobs.TRANSCRIBE_MEDIA, acks_late=True)
 def transcribe(tenant_id: str, media_id: str) -> str:
     tid, mid = parse_uuid(tenant_id), parse_uuid(media_id)
     if tid is None or mid is None:
@@ -69,7 +69,7 @@ def transcribe(tenant_id: str, media_id: str) -> str:
 
 
 def enqueue_captions(tenant_id, media_id) -> None:
-    enqueue(transcribe, str(tenant_id), str(media_id), queue="media")
+    enqueue(transcribe.name, str(tenant_id), str(media_id), queue="media")
 
 
 @celery_app.task(name="townhall.captions.sweep", acks_late=True)

@@ -10,6 +10,7 @@ import pytest
 from tenants import billing, platform
 from tenants.db import tenant_scope
 from tenants.errors import Conflict
+from services.billing import exports as exports_module
 from workers import billing as billing_jobs
 
 MONTH = date(2026, 9, 1)
@@ -173,9 +174,9 @@ def test_close_exports_everything_then_purges_after_the_grace_period(app_ctx, ma
     closed_at = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
     exports = []
     updated = platform.change_state(admin, world.tenant.id, "close", now=closed_at,
-                                    after_commit=lambda tx: exports.append(billing_jobs.request_export(tx, admin.label)))
+                                    after_commit=lambda tx: exports.append(exports_module.request_export(tx, admin.label)))
     assert updated["state"] == "closed" and updated["purge_after"] == closed_at + timedelta(days=30)
-    assert billing_jobs.run_export(world.tenant.id, exports[0]["id"]) == "ready"
+    assert exports_module.run_export(world.tenant.id, exports[0]["id"]) == "ready"
     with tenant_scope(world.tenant.id) as tx:
         data = bytes(tx.value("select zip from tenant_exports where id = %s", [exports[0]["id"]]))
     archive = zipfile.ZipFile(io.BytesIO(data))

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from services.app import create_app
-from services.config import app_url_from_owner_url, load_config
+from services.ops.config import app_url_from_owner_url, load_config
 from tenants.db import tenant_scope
 from tests.support.pg_server import PostgresProcess
 from tests.support.servers import start_server

@@ -15,10 +15,11 @@ import aiohttp
 import pytest
 
 from services.app import create_app
-from services import sign_in_limit
-from services.api import tokens, views as api_views
-from services.live.events import origin_checker
-from services.request_info import client_ip_from_environ
+from services.web import sign_in_limit
+from services.api import tokens
+from services.web.api import views as api_views
+from services.web.live.events import origin_checker
+from services.web.request_info import client_ip_from_environ
 from services.residents.actions import JOINS_PER_NETWORK
 from tenants.db import tenant_scope
 from tenants.errors import RateLimited

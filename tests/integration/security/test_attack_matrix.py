@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from services.api import tokens as api_tokens
-from services.extensions import socketio
+from services.web.extensions import socketio
 from services.live import actions, commands
-from services.live import events as _registered  # noqa: F401  (registers the handlers we enumerate)
+from services.web.live import events as _registered  # noqa: F401  (registers the handlers we enumerate)
 from services.live.schemas import ResumeSchema
 from services.rooms import actions as room_actions
-from services.validation import load
+from services.lib.validation import load
 from tenants import auth
 from tenants.db import tenant_scope
 from tenants.errors import ValidationFailed

@@ -25,14 +25,14 @@ import pytest
 from markupsafe import escape
 
 from services.api import tokens as api_tokens
-from services.csv_safe import TRIGGERS
-from services.live.reasons import REJECTION_REASONS
-from services.residents import registrations
+from tenants.csv_safe import TRIGGERS
+from services.engagement.reasons import REJECTION_REASONS
+from services.reminders import links
 from tenants import auth
 from tenants.db import tenant_scope
 from tests.support.documents import mail_parts, readable
 from workers.reminders import dispatch_due_in_tenant
-from workers.transcripts import build_and_store
+from services.transcripts.build import build_and_store
 from tests.support.console import console, enable_totp, sign_in
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -159,7 +159,7 @@ def register_for_reminders(chat: Chat) -> None:
     assert registered.status_code == 302
     with tenant_scope(chat.tenant.id) as tx:
         registration_id = tx.value("select id from registrations")
-    token = registrations.make_token(chat.tenant.id, registration_id, "confirm")
+    token = links.make_token(chat.tenant.id, registration_id, "confirm")
     assert chat.resident.post(f"{chat.base}/registrations/confirm/{token}").status_code == 200
     assert chat.resident.post(f"{chat.base}/your-data", data={"email": "resident@example.org",
                                                              "kind": "access"}).status_code == 302

@@ -20,7 +20,7 @@ from tenants.errors import Conflict
 from tests.support.console import admin_client
 from tests.support.webhook_receiver import WebhookReceiver
 from tests.support.workers import wait_until
-from workers.transcripts import build_and_store
+from services.transcripts.build import build_and_store
 
 SECRET_TEXT = "My neighbour says he will hurt himself tonight"
 PUBLISHED_THEN_ESCALATED = "The man next door keeps threatening his children"
@@ -144,7 +144,7 @@ def test_residents_and_other_tenants_cannot_escalate(app_ctx, make_world, live_p
 
 
 def test_webhook_address_must_be_a_plain_web_address(app_ctx, make_world):
-    from services.validation import load
+    from services.lib.validation import load
     from tenants.errors import ValidationFailed
 
     make_world()

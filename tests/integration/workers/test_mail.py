@@ -7,6 +7,7 @@ import uuid
 from services.app import create_app
 from tenants.db import tenant_scope
 from tests.support.workers import wait_until
+from services.mail import outbox
 from workers import mail
 
 
@@ -15,8 +16,8 @@ LONG_TEXT = "Plain words. " + "A long paragraph of words – with non-ASCII text
 
 def queue_test_mail(tenant, to: str, ref: str | None = None, enqueue: bool = True):
     with tenant_scope(tenant.id) as tx:
-        mail_id = mail.queue_mail(tx, ref=ref or f"test:{uuid.uuid4()}", kind="test", to=to,
-                                  rendered=mail.Rendered("Hello from the test", LONG_TEXT, "<p>Rich words.</p>"),
+        mail_id = outbox.queue_mail(tx, ref=ref or f"test:{uuid.uuid4()}", kind="test", to=to,
+                                  rendered=outbox.Rendered("Hello from the test", LONG_TEXT, "<p>Rich words.</p>"),
                                   sender_name=tenant.name)
         if not enqueue:
             tx._after_commit.clear()

@@ -7,7 +7,7 @@ import uuid
 from tests.integration.workers.test_mail import mail_row, queue_test_mail
 from tests.support.servers import free_port
 from tests.support.workers import start_worker, wait_until
-from workers.mail_sink import start_sink as start_sink_in_process
+from services.dev.mail_sink import start_sink as start_sink_in_process
 
 
 def test_smtp_down_retries_with_backoff_then_sends_once(app_ctx, make_tenant, worker_env, work_dir, tmp_path):

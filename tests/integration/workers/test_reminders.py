@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from icalendar import Calendar
 
+from services.reminders import links
 from services.residents import registrations
 from services.rooms import actions as room_actions
 from tenants.db import tenant_scope
@@ -49,7 +50,7 @@ def _confirm_directly(world, email: str) -> dict:
         registration = registrations.register(tx, world.room["id"], email)
         tx._after_commit.clear()   # no confirmation message needed for this test
     with tenant_scope(world.tenant.id) as tx:
-        return registrations.confirm(tx, registrations.make_token(world.tenant.id, registration["id"], "confirm"))
+        return registrations.confirm(tx, links.make_token(world.tenant.id, registration["id"], "confirm"))
 
 
 def _dispatch(at: datetime) -> None:
@@ -197,7 +198,7 @@ def test_cancelling_a_chat_sends_a_calendar_cancellation(app_ctx, scheduled, sin
 def test_one_click_unsubscribe_without_a_csrf_token(app_ctx, app, scheduled, client):
     world = scheduled()
     registration = _confirm_directly(world, _address())
-    token = registrations.make_token(world.tenant.id, registration["id"], "unsubscribe")
+    token = links.make_token(world.tenant.id, registration["id"], "unsubscribe")
     url = f"/t/{world.tenant.slug}/unsubscribe/{token}"
     assert "Stop these emails" in client.get(url).get_data(as_text=True)
     app.config["WTF_CSRF_ENABLED"] = True    # RFC 8058: the mail client's POST carries no CSRF token
@@ -222,7 +223,7 @@ def test_bad_registration_input_and_links_get_clear_errors(app_ctx, scheduled, m
     assert bad.status_code == 422 and "not valid or has expired" in bad.get_data(as_text=True)
     registration = _confirm_directly(world, _address())
     other = make_tenant()   # a link made for one tenant does nothing on another's site
-    token = registrations.make_token(world.tenant.id, registration["id"], "unsubscribe")
+    token = links.make_token(world.tenant.id, registration["id"], "unsubscribe")
     assert client.post(f"/t/{other.slug}/unsubscribe/{token}").status_code == 422
     with tenant_scope(world.tenant.id) as tx:
         assert tx.value("select status from registrations where id = %s", [registration["id"]]) == "confirmed"

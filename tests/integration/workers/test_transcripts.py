@@ -12,6 +12,7 @@ import pytest
 from flask import g
 
 from services.live import actions as live
+from services.reminders import links
 from services.residents import registrations
 from services.rooms import actions as room_actions
 from tenants.db import tenant_scope
@@ -63,7 +64,7 @@ def _hold_session(make_world):
         registration = registrations.register(tx, room_id, email)
         tx._after_commit.clear()
     with tenant_scope(world.tenant.id) as tx:
-        registrations.confirm(tx, registrations.make_token(world.tenant.id, registration["id"], "confirm"))
+        registrations.confirm(tx, links.make_token(world.tenant.id, registration["id"], "confirm"))
     with tenant_scope(world.tenant.id) as tx:
         q1 = live.submit_question(tx, alice, "Will the precept rise next year?")
         live.approve_question(tx, world.moderator, q1["id"])

@@ -20,12 +20,14 @@ from babel.dates import format_datetime
 from icalendar import Calendar
 
 from services.engagement import data_rights
+from services.reminders import links
 from services.residents import registrations
 from services.rooms import actions as room_actions
 from services.rooms.schemas import LONDON
 from tenants.db import tenant_scope
 from tests.support.i18n import text_nodes, untranslated
 from tests.support.worlds import build_world, make_tenant
+from services.reminders import messages as reminder_mail
 from workers import reminders
 
 ROOM = {"title": "Ask the Commissioner about road safety", "title_cy": "Gofyn i'r Comisiynydd am ddiogelwch ffyrdd",
@@ -89,7 +91,7 @@ def _registered(world, language: str) -> dict:
 def every_resident_mail(world, language: str) -> dict[str, Mail]:
     """Each resident email, built by the code that sends it, for a resident reading `language`."""
     registration = _registered(world, language)
-    token = registrations.make_token(world.tenant.id, registration["id"], "confirm")
+    token = links.make_token(world.tenant.id, registration["id"], "confirm")
     plan = {"confirm": dict(token=token), "reminder (24 hours)": dict(offset_minutes=24 * 60),
             "reminder (1 hour)": dict(offset_minutes=60), "reminder (2 days)": dict(offset_minutes=2 * 24 * 60),
             "reminder (30 minutes)": dict(offset_minutes=30), "live": {}, "rescheduled": {}, "cancelled": {},
@@ -97,7 +99,7 @@ def every_resident_mail(world, language: str) -> dict[str, Mail]:
     mails = {}
     with tenant_scope(world.tenant.id) as tx:
         for name, extra in plan.items():
-            composed = reminders.compose_registration_mail(tx, name.split(" ")[0], registration, world.room, **extra)
+            composed = reminder_mail.compose_registration_mail(tx, name.split(" ")[0], registration, world.room, **extra)
             message = email.message.EmailMessage()
             message["Subject"] = composed.rendered.subject
             message.set_content(composed.rendered.text)

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[3]
 BATCH = 1000          # participants created per insert
 QUESTIONS_BATCH = 500  # pending questions created per insert
 BENCH_PLAN = "benchmark"
-BENCH_CONNECTIONS_PER_IP = 100_000   # instead of 500 (services/config.py): the limit is still checked
+BENCH_CONNECTIONS_PER_IP = 100_000   # instead of 500 (services/ops/config.py): the limit is still checked
 BENCH_EVENTS_PER_SECOND = 100_000    # instead of 10 per connection: the budget is still checked
 
 
@@ -66,7 +66,7 @@ class TownhallTarget(BaseTarget):
 
     def start(self, processes: int = 1, message_queue: bool | None = None) -> None:
         from services.app import create_app
-        from services.config import load_config
+        from services.ops.config import load_config
         from tenants.migrate import migrate
         from tests.support.stack import start_test_stack
 
