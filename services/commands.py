@@ -63,7 +63,7 @@ def worker(queues: str, concurrency: int) -> None:
     """A Celery worker."""
     from services.app import create_app
     from services.ops.startup import check_services
-    from workers.celery_app import celery_app, use_app_factory
+    from services.ops.jobs import celery_app, use_app_factory
 
     check_services(load_config())
     use_app_factory(lambda: create_app(process="worker"))
@@ -74,7 +74,7 @@ def worker(queues: str, concurrency: int) -> None:
 @cli.command()
 def beat() -> None:
     """Celery beat: finds due work (exactly one per deployment)."""
-    from workers.celery_app import celery_app
+    from services.ops.jobs import celery_app
 
     celery_app.start(["beat", "--loglevel", "INFO", "--schedule",
                       os.path.join(load_config().data_dir, "celerybeat-schedule")])

@@ -1,5 +1,5 @@
 """The worker side of the Celery app (services/ops/jobs.py): tasks run inside a Flask app context,
-beat's schedule, and task metrics.
+and task metrics.
 
 Tasks are idempotent and keyed on database state, acknowledged late and rejected back to the
 queue if their worker dies, so a killed worker's task completes on another.
@@ -10,52 +10,26 @@ import os
 from datetime import datetime, timezone
 
 from celery import Task, signals
-from celery.schedules import crontab
 from flask import Flask, has_app_context
 
 from services.ops.jobs import celery_app, enqueue  # noqa: F401  (tasks import both from here)
-
-# Beat only finds due work; the state lives in PostgreSQL.
-BEAT_SCHEDULE = {
-    "reminders-due": {"task": "townhall.reminders.dispatch_due", "schedule": 60.0},
-    "mail-sweep": {"task": "townhall.mail.sweep", "schedule": 60.0},
-    "transcripts-sweep": {"task": "townhall.transcripts.sweep", "schedule": 300.0},
-    "captions-sweep": {"task": "townhall.captions.sweep", "schedule": 300.0},
-    "retention-daily": {"task": "townhall.retention.purge", "schedule": crontab(hour=3, minute=30)},
-    "usage-rollup": {"task": "townhall.billing.rollup", "schedule": 900.0},
-    "invoices-daily": {"task": "townhall.billing.invoices", "schedule": crontab(hour=4, minute=0)},
-    "closed-tenants-purge": {"task": "townhall.billing.purge", "schedule": crontab(hour=4, minute=30)},
-    "escalation-webhooks-sweep": {"task": "townhall.escalations.sweep", "schedule": 60.0},
-    "data-requests-reminders": {"task": "townhall.data_rights.remind_due", "schedule": crontab(hour=8, minute=0)},
-}
+from services.ops.jobs import make_flask_app
 
 
 class FlaskTask(Task):
-    """Runs every task inside an app context. The worker's entry point (`townhall worker`) gives
-    the app factory with `use_app_factory`; a task called where an app context is already open
-    (a test, a CLI command) runs in that one."""
+    """Runs every task inside an app context: the worker's own app (`jobs.use_app_factory`, set by
+    `townhall worker`), or the one already open where a task is called directly (a test, a CLI
+    command)."""
 
     _flask_app: Flask | None = None
-    _app_factory = None
 
     def __call__(self, *args, **kwargs):
         if has_app_context():
             return self.run(*args, **kwargs)
         if FlaskTask._flask_app is None:
-            if FlaskTask._app_factory is None:
-                raise RuntimeError("no Flask app for Celery tasks: the worker's entry point must call "
-                                   "workers.celery_app.use_app_factory(create_app)")
-            FlaskTask._flask_app = FlaskTask._app_factory()
+            FlaskTask._flask_app = make_flask_app()
         with FlaskTask._flask_app.app_context():
             return self.run(*args, **kwargs)
-
-
-def use_app_factory(factory) -> None:
-    """The worker process's Flask app, made on the first task (after the pool forks)."""
-    FlaskTask._app_factory = staticmethod(factory)
-
-
-celery_app.conf.beat_schedule = BEAT_SCHEDULE
 
 
 def moment(now: str | None) -> datetime:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Queue
 
 from services.ops.config import load_config
@@ -27,6 +28,20 @@ TASK_MODULES = ["workers.mail", "workers.reminders", "workers.transcripts", "wor
                 "workers.retention", "workers.webhooks", "workers.billing", "workers.escalations",
                 "workers.data_rights"]
 ROUTES = {SEND_MAIL: {"queue": "mail"}, TRANSCRIBE_MEDIA: {"queue": "media"}}
+# Beat only finds due work (the state lives in PostgreSQL), sending the sweeps by name.
+BEAT_SCHEDULE = {
+    "reminders-due": {"task": DISPATCH_REMINDERS, "schedule": 60.0},
+    "mail-sweep": {"task": "townhall.mail.sweep", "schedule": 60.0},
+    "transcripts-sweep": {"task": "townhall.transcripts.sweep", "schedule": 300.0},
+    "captions-sweep": {"task": "townhall.captions.sweep", "schedule": 300.0},
+    "retention-daily": {"task": "townhall.retention.purge", "schedule": crontab(hour=3, minute=30)},
+    "usage-rollup": {"task": "townhall.billing.rollup", "schedule": 900.0},
+    "invoices-daily": {"task": "townhall.billing.invoices", "schedule": crontab(hour=4, minute=0)},
+    "closed-tenants-purge": {"task": "townhall.billing.purge", "schedule": crontab(hour=4, minute=30)},
+    "escalation-webhooks-sweep": {"task": "townhall.escalations.sweep", "schedule": 60.0},
+    "data-requests-reminders": {"task": "townhall.data_rights.remind_due", "schedule": crontab(hour=8, minute=0)},
+}
+_flask_app_factory = None
 
 
 def _transport_options(visibility_timeout: int) -> dict:
@@ -54,12 +69,27 @@ def make_celery() -> Celery:
         broker_connection_retry_on_startup=True,
         timezone="UTC",
         task_routes=ROUTES,
+        beat_schedule=BEAT_SCHEDULE,
         worker_hijack_root_logger=False,
     )
     return app
 
 
 celery_app = make_celery()
+
+
+def use_app_factory(factory) -> None:
+    """The worker's entry point (`townhall worker`) names the Flask app factory its tasks run in;
+    the app is made on the first task, after the pool forks (workers/celery_app.FlaskTask)."""
+    global _flask_app_factory
+    _flask_app_factory = factory
+
+
+def make_flask_app():
+    if _flask_app_factory is None:
+        raise RuntimeError("no Flask app for Celery tasks: the worker's entry point must call "
+                           "services.ops.jobs.use_app_factory(create_app)")
+    return _flask_app_factory()
 
 
 def init_app(flask_app) -> None:

@@ -37,17 +37,26 @@ class CodeSchema(FormSchema):
                          error_messages={"required": "Enter the 6-digit code from your authenticator app."})
 
 
-def field_errors(exc: DomainError) -> dict[str, str]:
+class FormErrors(dict):
+    """Messages keyed by form field ("form" for the page as a whole), and the HTTP status the
+    failure calls for (400 when there is nothing to report)."""
+
+    def __init__(self, messages=(), status: int = 400):
+        super().__init__(messages)
+        self.status = status
+
+
+def field_errors(exc: DomainError) -> FormErrors:
     fields = exc.details.get("fields", {}) if isinstance(exc, ValidationFailed) else {}
     errors = {f: first_text(m) for f, m in fields.items()}
-    return errors or {exc.field or "form": exc.message}
+    return FormErrors(errors or {exc.field or "form": exc.message}, exc.status)
 
 
-def attempt(action: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
-    """(result, {}) or (None, errors). Not found and not allowed stay error pages (404, 403): no form
-    input can fix them."""
+def attempt(action: Callable[[], T]) -> tuple[T | None, FormErrors]:
+    """(result, no errors) or (None, errors). Not found and not allowed stay error pages (404, 403): no
+    form input can fix them."""
     try:
-        return action(), {}
+        return action(), FormErrors()
     except (NotFound, PermissionDenied):
         raise
     except DomainError as exc:

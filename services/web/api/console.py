@@ -7,9 +7,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from services.api import tokens, webhooks
 from services.web.console.auth import current_staff, staff_required
 from services.web.tenant_routes import tenant_blueprint
-from services.lib.validation import load
+from services.web.forms import submit
 from tenants.db import tenant_scope
-from tenants.errors import DomainError
 from tenants.roles import require
 
 bp = tenant_blueprint("api_console", __name__, "/console/api")
@@ -47,20 +46,15 @@ def index():
     return _page()
 
 
-def _form(schema) -> dict:
-    return load(schema, {**request.form.to_dict(), **{k: request.form.getlist(k) for k in ("scopes", "events")}})
+def _form_data() -> dict:
+    return {**request.form.to_dict(), **{k: request.form.getlist(k) for k in ("scopes", "events")}}
 
 
 def _create(schema, prefix: str, default_field: str, make):
     """Validates the form, runs `make(tx, staff, data)` and shows its one-time result, or the errors."""
-    try:
-        data = _form(schema)
-        with tenant_scope(g.tenant.id) as tx:
-            shown = make(tx, current_staff(), data)
-    except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        return _page(400, errors={f"{prefix}-{exc.field or default_field}": exc.message})
+    shown, errors = submit(schema, _form_data(), lambda tx, data: make(tx, current_staff(), data))
+    if errors:
+        return _page(400, errors={f"{prefix}-{default_field if f == 'form' else f}": m for f, m in errors.items()})
     return _page(**shown)
 
 

@@ -185,17 +185,16 @@ def command(room_id, name):
     """The no-JavaScript transport for staff commands (same table as the Socket.IO events)."""
     cmd = commands.STAFF_COMMANDS.get(name) or abort(404)
     back = request.form.get("back") if request.form.get("back") in ("moderate", "host") else "moderate"
-    try:
+    def run():
         with tenant_scope(g.tenant.id) as tx:
             room = get_room(tx, room_id)          # someone else's chat is not found, whatever the input
             require_room(tx, current_staff(), room["id"])
             data = commands.validate(cmd, request.form.to_dict() | _lists(name))
             commands.execute(cmd, tx, current_staff(), room, data)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        flash(exc.message, "error")
-    else:
+    _, errors = attempt(run)
+    for message in errors.values():
+        flash(message, "error")
+    if not errors:
         flash("Done.", "success")
     if current_staff().role == "panelist":
         back = "host"

@@ -5,12 +5,13 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.web.console.auth import current_staff, staff_required
+from services.web.forms import FormErrors, attempt
 from services.media import actions
 from services.media.queries import get_media, room_media
 from services.rooms.queries import get_room
 from services.web.tenant_routes import tenant_blueprint
 from tenants.db import tenant_scope
-from tenants.errors import DomainError, ValidationFailed
+from tenants.errors import ValidationFailed
 from services.media.audio import ffmpeg_available
 
 bp = tenant_blueprint("media_console", __name__, "/console")
@@ -34,6 +35,14 @@ def media_page(room_id):
 @bp.post("/rooms/<room_id>/media")
 @staff_required
 def upload(room_id):
+    media, errors = attempt(lambda: _receive_and_attach(room_id))
+    if errors:
+        return _page(room_id, errors, errors.status)
+    flash(f"Uploaded “{media['title']}”. Captions are being made: this page shows when they are ready.", "success")
+    return redirect(url_for(".media_page", room_id=room_id))
+
+
+def _receive_and_attach(room_id) -> dict:
     upload_path = media = None
     try:
         try:
@@ -54,35 +63,27 @@ def upload(room_id):
             if media is not None:   # moved into place, but the transaction did not commit
                 (actions.media_dir() / media["storage_path"]).unlink(missing_ok=True)
             raise
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        return _page(room_id, {exc.field or "form": exc.message}, exc.status)
+        return media
     finally:
         if upload_path is not None:
             upload_path.unlink(missing_ok=True)   # moved on success; removed on any failure
-    flash(f"Uploaded “{media['title']}”. Captions are being made: this page shows when they are ready.", "success")
-    return redirect(url_for(".media_page", room_id=room_id))
 
 
 @bp.route("/media/<media_id>/captions", methods=["GET", "POST"])
 @staff_required
 def captions(media_id):
-    errors: dict[str, str] = {}
+    errors = FormErrors()
     with tenant_scope(g.tenant.id) as tx:
         media = get_media(tx, media_id)
         room = get_room(tx, media["room_id"])
     text = media["captions_vtt"] or "WEBVTT\n\n"
     if request.method == "POST":
         text = request.form.get("captions", "")
-        try:
+        def save():
             with tenant_scope(g.tenant.id) as tx:
                 actions.save_captions(tx, current_staff(), media["id"], text)
-        except DomainError as exc:
-            if exc.status == 404:
-                raise
-            errors[exc.field or "form"] = exc.message
-        else:
+        _, errors = attempt(save)
+        if not errors:
             flash("Captions saved.", "success")
             return redirect(url_for(".media_page", room_id=room["id"]))
     return render_template("console/captions.html", media=media, room=room, text=text, errors=errors), \

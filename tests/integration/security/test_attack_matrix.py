@@ -164,19 +164,34 @@ def leaks(text: str, allow_public: bool = False) -> list[str]:
 # --- request bodies built from the schemas ------------------------------------------------------
 
 def body_from(schemas, owner_db, victim: Victim) -> dict:
-    body: dict = {}
+    """One value per field name: the victim's id where the name is an id, else an example that every
+    schema with a field of that name accepts (so each route's own schema finds its body valid)."""
+    fields_by_key: dict[str, list] = {}
     for schema in schemas:
         for name, field in schema().fields.items():
-            key = field.data_key or name
-            if key in body:
-                continue
-            ids = victim_ids(owner_db, victim, key)
-            if ids:
-                body[key] = ids[0]
-            else:
-                value = example_value(field, key, {})
-                body[key] = "\n".join(map(str, value)) if isinstance(value, list) else value
+            fields_by_key.setdefault(field.data_key or name, []).append(field)
+    body: dict = {}
+    for key, fields in fields_by_key.items():
+        ids = victim_ids(owner_db, victim, key)
+        if ids:
+            body[key] = ids[0]
+            continue
+        examples = [_example(field, key) for field in fields]
+        body[key] = next((value for value in examples if all(_accepts(f, value) for f in fields)), examples[0])
     return body
+
+
+def _example(field, key: str):
+    value = example_value(field, key, {})
+    return "\n".join(map(str, value)) if isinstance(value, list) else value
+
+
+def _accepts(field, value) -> bool:
+    try:
+        field.deserialize(value)
+        return True
+    except Exception:   # marshmallow's ValidationError, or a type error from an odd pairing
+        return False
 
 
 def check_valid(schema, body: dict) -> None:
