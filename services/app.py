@@ -8,6 +8,7 @@ from services.lib import formatting, i18n
 from services.ops import health, jobs, metrics
 from services.ops.config import Config, load_config
 from services.ops.logs import configure_logging
+from services.screening import engine as screening_engine
 from services.web import errors, security
 from services.web.extensions import csrf, db, socketio
 from services.web.live.message_queue import MeteredRedisManager
@@ -43,6 +44,8 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops,
                                 x_host=config.proxy_hops)
     jobs.init_app(app)
+    if process in ("web", "live"):   # residents' questions are screened where they arrive
+        screening_engine.use(config.screening_model)
     app.wsgi_app = TenantHostMiddleware(app.wsgi_app, config.base_domain,
                                         lambda host: slug_for_domain(pool, host))
     if process == "live":

@@ -33,8 +33,11 @@ def dev(web_port: int, live_port: int, no_seed: bool) -> None:
 def web(port: int, host: str) -> None:
     """HTTP pages and the API, under gunicorn."""
     from services.ops.startup import check_services
+    from services.screening import engine as screening_engine
 
-    check_services(load_config())
+    config = load_config()
+    check_services(config)
+    screening_engine.use(config.screening_model)   # before gunicorn, so a bad model is one line, not a traceback
     conf = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
     args = ["gunicorn", "--bind", f"{host}:{port}", "services.wsgi:app"]
     if conf.exists():

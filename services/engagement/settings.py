@@ -4,6 +4,8 @@
 - `escalation_webhook_url` and `escalation_webhook_secret`: a signed POST per escalation;
 - `escalation_share_network_hash`: whether the resident's keyed network hash goes with it
   (we never store a raw IP, so nothing more can be shared);
+- `crime_reporting_url`: the force's online crime-reporting page, shown with 101 to a resident
+  whose message reads as a crime report (services/screening);
 - `rejection_reasons`: `{"disabled": [codes], "texts": {code: text}, "signpost": text}`: which
   built-in reason codes moderators may use and what the resident is told.
 """
@@ -38,6 +40,7 @@ class EngagementSettingsSchema(Schema):
                                                                "contact.centre@force.police.uk."})
     escalation_webhook_url = fields.String(load_default="", validate=validate.Length(max=500))
     escalation_share_network_hash = fields.Boolean(load_default=False)
+    crime_reporting_url = fields.String(load_default="", validate=validate.Length(max=500))
     regenerate_secret = fields.Boolean(load_default=False)
     signpost = fields.String(load_default="", validate=validate.Length(max=REASON_TEXT_MAX))
     disabled = fields.List(fields.String(validate=validate.OneOf(list(REJECTION_REASONS),
@@ -64,6 +67,13 @@ class EngagementSettingsSchema(Schema):
         if parts.scheme not in allowed or not parts.hostname or parts.username or parts.password:
             raise ValidationError("Enter the webhook address, starting https://, without a user name or password.")
 
+    @validates("crime_reporting_url")
+    def reporting_url(self, value, **kwargs):
+        parts = urlsplit(value)
+        if value and (parts.scheme != "https" or not parts.hostname or parts.username or parts.password):
+            raise ValidationError("Enter the address of your online crime-reporting page, starting https://, "
+                                  "for example https://www.police.uk/ro/report/.")
+
 
 def update(tx: Tx, staff, data: dict) -> dict:
     """Store the engagement settings (admins only); returns the whole new settings object."""
@@ -79,6 +89,7 @@ def update(tx: Tx, staff, data: dict) -> dict:
         "escalation_webhook_url": data["escalation_webhook_url"],
         "escalation_webhook_secret": secret or "",
         "escalation_share_network_hash": data["escalation_share_network_hash"],
+        "crime_reporting_url": data["crime_reporting_url"],
         "rejection_reasons": {"disabled": sorted(set(data["disabled"])),
                               "texts": {k: v for k, v in data["texts"].items() if v},
                               "signpost": data["signpost"]},
@@ -89,6 +100,7 @@ def update(tx: Tx, staff, data: dict) -> dict:
                        {"escalation_email": bool(changes["escalation_email"]),
                         "webhook": bool(changes["escalation_webhook_url"]),
                         "share_network_hash": changes["escalation_share_network_hash"],
+                        "crime_reporting_url": changes["crime_reporting_url"],
                         "secret_regenerated": secret != current.get("escalation_webhook_secret"),
                         "disabled_reasons": changes["rejection_reasons"]["disabled"]})
     return row["settings"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import psycopg
-from flask_babel import gettext as _
+from flask_babel import force_locale, get_locale, gettext as _
 from psycopg.types.json import Jsonb
 
 from services.lib import ratelimit
@@ -13,12 +13,15 @@ from tenants.ids import parse_uuid
 from services.rooms import broadcast
 from services.rooms.channels import participant_channel
 from services.rooms.event_log import append_room_event, append_staff_event
+from services.engagement import settings as engagement_settings
 from services.engagement.reasons import tenant_reason_text, tenant_reasons
+from services.screening import engine as screening
 from services.screening.flags import HOLD_FLAGS, screen
+from services.screening.safety import Verdict
 from services.live.presenters import (own_question, poll_results, public_answer, public_poll, public_question,
                                       staff_question)
 from services.live.queries import poll_counts
-from services.residents.strings import EMERGENCY_PREFIX, signposting
+from services.residents.strings import EMERGENCY_PREFIX, safety_guidance
 from services.rooms.lifecycle import ASKING_STATES
 from services.rooms.queries import get_room
 from tenants import audit
@@ -43,25 +46,40 @@ def submit_question(tx: Tx, participant: dict, body: str) -> dict:
     _check_slow_mode(tx, room, participant)
     ratelimit.hit(f"ask:{participant['id']}", limit=QUESTIONS_PER_MINUTE, window_seconds=60,
                   message=_("You are asking questions very quickly. Please wait a minute and try again."))
-    flags = screen(body)
+    page_language = str(get_locale() or "en")
+    verdict = screening.classify(body, page_language)
+    flags = sorted(set(screen(body)) | ({verdict.category} if verdict.needs_guidance else set()))
     in_advance = room["state"] == "scheduled"
     publish_now = room["mode"] == "open" and not in_advance and not (set(flags) & HOLD_FLAGS)
     question = tx.one(
         "insert into questions (tenant_id, room_id, participant_id, body, original_body, status, flags,"
-        " asked_in_advance, published_at) values (%s, %s, %s, %s, %s, %s, %s, %s, %s) returning *",
+        " asked_in_advance, published_at, safety_category, safety_confidence, safety_signals)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning *",
         [tx.tenant_id, room["id"], participant["id"], body, body, "published" if publish_now else "pending",
-         flags, in_advance, datetime.now(timezone.utc) if publish_now else None])
+         flags, in_advance, datetime.now(timezone.utc) if publish_now else None,
+         verdict.category, verdict.confidence, list(verdict.signals)])
     tx.execute("update participants set last_question_at = now() where id = %s", [participant["id"]])
     name = participant["display_name"]
     append_staff_event(tx, room["id"], "question.submitted", staff_question(question, name))
     if publish_now:
         append_room_event(tx, room["id"], "question.published", public_question(question, name))
     _tell_author(tx, question)
-    if {"emergency", "report_crime"} & set(flags):
-        prefix = f"{EMERGENCY_PREFIX} " if "emergency" in flags else ""   # in the resident's language
-        send_private(tx, participant["id"], room["id"], "emergency", prefix + signposting(room),
-                     question_id=question["id"])
+    if verdict.needs_guidance:
+        _guide(tx, question, verdict, page_language)
     return question
+
+
+def _guide(tx: Tx, question: dict, verdict: Verdict, page_language: str) -> None:
+    """Show the resident the guidance for what their message reads as: in the page's language, and
+    also in the language they wrote in when that is the other one (Welsh on an English page)."""
+    reporting_url = engagement_settings.read(tx).get("crime_reporting_url", "")
+    texts = []
+    for language in dict.fromkeys((page_language, verdict.language)):
+        with force_locale(language):
+            texts.append(safety_guidance(verdict.category, reporting_url))
+    body = "\n\n".join(texts)
+    send_private(tx, question["participant_id"], question["room_id"], verdict.category, body,
+                 question_id=question["id"])
 
 
 def _check_slow_mode(tx: Tx, room: dict, participant: dict) -> None:

@@ -15,7 +15,30 @@ def staff_question(q: dict, display_name: str) -> dict:
             "created_at": q["created_at"].isoformat(), "original_body": q["original_body"],
             "assigned_to": str(q["assigned_to"]) if q["assigned_to"] else None,
             "rejection_reason": q["rejection_reason"],
-            "merged_into": str(q["merged_into"]) if q.get("merged_into") else None}
+            "merged_into": str(q["merged_into"]) if q.get("merged_into") else None,
+            "safety": safety_reading(q)}
+
+
+_SAFETY_WORDING = {
+    "emergency": ("Possible emergency", "999 guidance", "Escalate if someone may be at risk."),
+    "safeguarding": ("Possible safeguarding concern", "safeguarding and 999 guidance",
+                     "Escalate if a child or vulnerable adult may be at risk."),
+    "report_crime": ("Possible crime report", "101 and online-reporting guidance",
+                     "If it is a report, reject it as an individual case: it is not for a public chat."),
+}
+
+
+def safety_reading(q: dict) -> dict | None:
+    """Why the screening flagged a question, in words a moderator reads at a glance."""
+    category = q.get("safety_category") or "none"
+    if category == "none":
+        return None
+    title, shown, advice = _SAFETY_WORDING[category]
+    confidence = q.get("safety_confidence") or 0.0
+    signals = list(q.get("safety_signals") or [])
+    cues = f"; cues: {', '.join(signals)}" if signals else ""
+    return {"category": category, "confidence": round(confidence, 2), "signals": signals,
+            "summary": f"{title}, {round(confidence * 100)}% sure{cues}. The resident was shown {shown}. {advice}"}
 
 
 def public_answer(a: dict, staff: dict, after_chat: bool = False) -> dict:

@@ -36,3 +36,28 @@ def signposting(room: dict) -> str:
 
     text = room["signposting_text"]
     return str(DEFAULT_SIGNPOSTING) if text == english else text
+
+
+# What a resident is shown at once when screening reads their message as a risk (services/screening).
+SAFETY_GUIDANCE = {
+    "emergency": _l("If you or someone else is in danger now, call 999. If you cannot speak, stay on the line and "
+                    "press 55 when asked (from a mobile). Deaf, hard of hearing or speech-impaired: text 999 if you "
+                    "have registered with emergencySMS, call 18000 with Relay UK, or use 999 BSL at 999bsl.co.uk. "
+                    "This chat is not watched as an emergency service."),
+    "safeguarding": _l("If anyone is in danger now, call 999. To tell the police about a worry for a child or "
+                       "vulnerable adult, call 101 (Relay UK: 18001 101). If you are thinking about harming "
+                       "yourself, Samaritans are free on 116 123 at any time; children and young people can call "
+                       "Childline on 0800 1111. A moderator will read your message."),
+    "report_crime": _l("To report a crime, call 101 (Relay UK: 18001 101) or report online on the force's website. "
+                       "This public chat cannot take crime reports. If a crime is happening now or someone is in "
+                       "danger, call 999."),
+}
+REPORT_ONLINE_AT = _l("To report a crime, call 101 (Relay UK: 18001 101) or report online at %(url)s. This public "
+                      "chat cannot take crime reports. If a crime is happening now or someone is in danger, call 999.")
+
+
+def safety_guidance(category: str, crime_reporting_url: str = "") -> str:
+    """The guidance for a screening category, in the current locale (use force_locale)."""
+    if category == "report_crime" and crime_reporting_url:
+        return str(REPORT_ONLINE_AT % {"url": crime_reporting_url})
+    return str(SAFETY_GUIDANCE[category])

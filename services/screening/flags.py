@@ -1,9 +1,9 @@
 """Screens what residents write before a moderator sees it.
 
-Flags: `profanity`, personal data (`phone`, `email`, `address`, `vehicle`, `crime_ref`),
-`emergency` (risk to life: the resident is shown 999 guidance at once) and `report_crime`
-(someone trying to report a crime: shown 101/online reporting guidance). Flags guide the
-moderator; in an open-chat room a flagged message is held for a moderator instead of published.
+Flags: `profanity` and personal data (`phone`, `email`, `address`, `vehicle`, `crime_ref`) from
+the patterns here; the safety flags (`emergency`, `safeguarding`, `report_crime`) come from the
+screening engine (safety.py). Flags guide the moderator; in an open-chat room a flagged message
+is held for a moderator instead of published.
 """
 from __future__ import annotations
 
@@ -26,13 +26,6 @@ _PATTERNS = {
     "crime_ref": re.compile(r"\b(?:crime|incident|ref(?:erence)?)(?:\s+(?:ref(?:erence)?|no\.?|num(?:ber)?))*"
                            r"\s*[:#]?\s*[a-z]{0,3}\d[\d/-]{4,}\b", re.I),
 }
-_EMERGENCY = re.compile(
-    r"\b(?:kill (?:my|him|her|them)sel(?:f|ves)|suicid\w*|end (?:my|it all)|overdos\w*|being attacked|"
-    r"attacking me|in danger|going to hurt|has a (?:knife|gun|weapon)|someone (?:is )?breaking in|"
-    r"help me now|emergency|bleeding|can'?t breathe|threaten\w* to kill)\b", re.I)
-_REPORT_CRIME = re.compile(
-    r"\b(?:i want to report|report(?:ing)? a crime|been (?:burgled|robbed|assaulted|mugged|scammed)|"
-    r"stole (?:my|our)|was stolen|break[- ]in at|i was (?:hit|assaulted|attacked)|witnessed a)\b", re.I)
 
 
 def screen(text: str) -> list[str]:
@@ -43,15 +36,12 @@ def screen(text: str) -> list[str]:
     for name, pattern in _PATTERNS.items():
         if pattern.search(text):
             flags.add(name)
-    if _EMERGENCY.search(text):
-        flags.add("emergency")
-    if _REPORT_CRIME.search(text):
-        flags.add("report_crime")
     return sorted(flags)
 
 
 PERSONAL_DATA_FLAGS = frozenset({"phone", "email", "address", "vehicle", "crime_ref"})
-HOLD_FLAGS = PERSONAL_DATA_FLAGS | {"profanity", "emergency", "report_crime"}
+SAFETY_FLAGS = frozenset({"emergency", "safeguarding", "report_crime"})
+HOLD_FLAGS = PERSONAL_DATA_FLAGS | SAFETY_FLAGS | {"profanity"}
 
 
 REDACTIONS = {"email": "[email address removed]", "phone": "[phone number removed]"}

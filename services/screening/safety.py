@@ -1,7 +1,7 @@
 """Safety screening: is a resident in danger (999), reporting a crime (101), or is someone at risk?
 
-One interface, engines chosen by configuration (`SCREENING_MODEL`): `load_screen(name)` returns
-an engine whose `classify(text, lang)` gives a `Verdict`. A missing or broken engine raises
+One interface, engines chosen by configuration (`SCREENING_MODEL`): `engine.load_screen(name)`
+returns an engine whose `classify(text, lang)` gives a `Verdict`. A missing or broken engine raises
 `ScreeningModelError` so that start-up fails with one line (never a silent fallback to no
 screening). Personal-data flags (phone, email, ...) stay in `flags.py`.
 """
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
+
+from services.ops.config import ConfigError
 
 CATEGORIES = ("emergency", "safeguarding", "report_crime", "none")
 
 
-class ScreeningModelError(Exception):
+class ScreeningModelError(ConfigError):
     """The configured screening engine is unknown or cannot load; the message says what to fix."""
 
 
@@ -54,13 +56,3 @@ class PhraseScreen:
             if match:
                 return Verdict(category, 1.0, lang or "en", (match.group(0).lower(),))
         return Verdict("none", 1.0, lang or "en")
-
-
-ENGINES: dict[str, Callable[[], SafetyScreen]] = {"phrases-v0": PhraseScreen}
-
-
-def load_screen(name: str) -> SafetyScreen:
-    if name not in ENGINES:
-        raise ScreeningModelError(f"SCREENING_MODEL={name!r} is not a known screening engine; "
-                                  f"choose one of: {', '.join(sorted(ENGINES))}")
-    return ENGINES[name]()

@@ -153,6 +153,17 @@ def sign_in_with_form(page, base_url: str, tenant, staff) -> None:
     page.wait_for_url(re.compile(r".*/console/$"))
 
 
+def resident_in_room(new_page, site: Site, world, name: str):
+    """A resident's page, joined to the world's room through the join form and connected."""
+    page = new_page()
+    page.goto(site.tenant_url(world.tenant, f"/rooms/{world.room['id']}"))
+    page.get_by_label("Display name (optional)").fill(name)
+    page.get_by_role("button", name="Join the chat").click()
+    wait_connected(page)
+    page.evaluate("window.__sameDocument = true")  # vanishes if the page reloads
+    return page
+
+
 def wait_connected(page, root="#live") -> None:
     """The page's Socket.IO connection is up (live.js marks the root)."""
     page.locator(f"{root}[data-connection='connected']").wait_for(state="attached")

@@ -144,7 +144,7 @@ def test_safety_guidance_reaches_a_welsh_resident_in_welsh(app_ctx, make_world, 
         assert client.call("ask", {"body": "Someone is threatening to kill my neighbour, help me now"})["ok"]
         message = client.wait_for(lambda: [m for m in client.private if m["kind"] == "emergency"])[0]
         assert message["body"].startswith("Os ydych chi neu rywun arall mewn perygl nawr, ffoniwch 999.")
-        assert "Mewn argyfwng" in message["body"]
+        assert "Relay UK" in message["body"] and "999 BSL" in message["body"]
         refused = client.call("ask", {"body": ""})
         assert not refused["ok"]
         slow = [client.call("ask", {"body": f"Cwestiwn {n}"}) for n in range(6)][-1]

@@ -6,19 +6,14 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in_page, wait_connected
+from tests.browser.conftest import resident_in_room, sign_in_page, wait_connected
 
 
 def test_resident_sees_approved_question_and_answer_without_reloading(app_ctx, make_world, site, new_page):
     world = make_world()
     room_path = f"/rooms/{world.room['id']}"
 
-    resident = new_page()
-    resident.goto(site.tenant_url(world.tenant, room_path))
-    resident.get_by_label("Display name (optional)").fill("Jo from Riverside")
-    resident.get_by_role("button", name="Join the chat").click()
-    wait_connected(resident)
-    resident.evaluate("window.__sameDocument = true")  # vanishes if the page reloads
+    resident = resident_in_room(new_page, site, world, "Jo from Riverside")
 
     resident.get_by_label("Your question", exact=True).fill("When will the Riverside station reopen?")
     resident.get_by_role("button", name="Send question").click()

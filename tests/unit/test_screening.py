@@ -1,3 +1,4 @@
+"""Personal-data and profanity flags (the safety categories are tested in test_safety_screening.py)."""
 import pytest
 
 from services.screening.flags import screen
@@ -11,9 +12,6 @@ from services.screening.flags import screen
     ("the house at 3 Mill St, LS1 4AB", "address"),
     ("a car reg AB12 CDE is parked", "vehicle"),
     ("my crime reference number 13/45678901", "crime_ref"),
-    ("He has a knife and is threatening me", "emergency"),
-    ("I think I might kill myself", "emergency"),
-    ("I want to report a burglary next door", "report_crime"),
     ("What the fuck are you doing about it", "profanity"),
 ])
 def test_flags(text, flag):

@@ -24,7 +24,7 @@ function placeQueueItem(q) {
   const decided = document.getElementById('decided');
   let node = findQuestion(queue, q.id) || findQuestion(decided, q.id);
   if (!node) node = giveIds(cloneTemplate('tpl-queue-item'), q.id);
-  fill(node, { display_name: q.display_name, body: q.body, status: q.status });
+  fill(node, { display_name: q.display_name, body: q.body, status: q.status, safety: q.safety ? q.safety.summary : '' });
   node.querySelector('[data-field="advance"]').hidden = !q.asked_in_advance;
   const flags = node.querySelector('[data-field="flags"]');
   flags.replaceChildren(...q.flags.map((f) => {
@@ -41,7 +41,11 @@ function placeQueueItem(q) {
 }
 
 const staffHandlers = {
-  'question.submitted': (d) => { placeQueueItem(d); if (d.status === 'pending') announce(`New question from ${d.display_name}.`); },
+  'question.submitted': (d) => {
+    placeQueueItem(d);
+    if (d.safety) announce(`${d.safety.summary.split(',')[0]}: new question from ${d.display_name}. Check it first.`);
+    else if (d.status === 'pending') announce(`New question from ${d.display_name}.`);
+  },
   'question.moderated': placeQueueItem,
   'question.assigned': (d) => announce(`Question handed to ${d.name}.`),
   'question.replied': () => announce('Private reply sent.'),

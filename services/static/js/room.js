@@ -142,13 +142,29 @@ function ownQuestion(q) {
   item.querySelector('.reason').textContent = q.reason ? `: ${q.reason}` : '';
 }
 
+const SAFETY_KINDS = ['emergency', 'safeguarding', 'report_crime'];
+
+// The guidance for a message that reads as a risk goes above the composer, in an assertive live
+// region, so a resident in danger sees and hears "call 999" before anything else.
+function showGuidance(m) {
+  const box = document.getElementById('safety-guidance');
+  const shown = box && box.querySelector('[data-message-id]');
+  if (!box || (shown && (shown.dataset.messageId === m.id || shown.dataset.at >= m.at))) return;
+  const p = document.createElement('p');
+  p.dataset.messageId = m.id;
+  p.dataset.at = m.at;
+  p.textContent = m.body;
+  box.replaceChildren(p);
+}
+
 function privateMessage(m) {
+  if (SAFETY_KINDS.includes(m.kind)) showGuidance(m);
   const list = document.getElementById('private-messages');
   if (!list || list.querySelector(`[data-message-id="${CSS.escape(m.id)}"]`)) return;
   const item = document.createElement('li');
   item.className = `private private-${m.kind}`;
   item.dataset.messageId = m.id;
-  item.setAttribute('role', m.kind === 'emergency' ? 'alert' : 'status');
+  if (!SAFETY_KINDS.includes(m.kind)) item.setAttribute('role', 'status');   // the guidance box already speaks
   const p = document.createElement('p');
   p.textContent = m.body;
   item.append(p);

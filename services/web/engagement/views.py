@@ -28,6 +28,7 @@ def _settings_form() -> dict:
         "escalation_webhook_url": form.get("escalation_webhook_url", ""),
         "escalation_share_network_hash": form.get("escalation_share_network_hash") == "on",
         "regenerate_secret": form.get("regenerate_secret") == "on",
+        "crime_reporting_url": form.get("crime_reporting_url", ""),
         "signpost": form.get("signpost", ""),
         "disabled": [code for code in REJECTION_REASONS if form.get(f"enabled_{code}") != "on"],
         "texts": {code: form.get(f"text_{code}", "") for code in REJECTION_REASONS if f"text_{code}" in form},

@@ -35,7 +35,8 @@ def receiver():
 
 def configure(world, **changes) -> dict:
     data = {"escalation_email": "", "escalation_webhook_url": "", "escalation_share_network_hash": False,
-            "regenerate_secret": False, "signpost": "", "disabled": [], "texts": {}, **changes}
+            "regenerate_secret": False, "crime_reporting_url": "", "signpost": "", "disabled": [], "texts": {},
+            **changes}
     with tenant_scope(world.tenant.id) as tx:
         return engagement_settings.update(tx, world.admin, data)
 

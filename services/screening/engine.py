@@ -1,0 +1,65 @@
+"""The process's screening engine: chosen once at start-up (`use`), then `classify` per message.
+
+The embedding engine spends tens of milliseconds of CPU per message; under gevent that runs in
+one native worker thread (the encoder releases the GIL), so sockets keep being served meanwhile.
+One thread, not the hub's pool: the engine's lock is a gevent lock once threading is patched,
+and gevent locks contended between native threads deadlock.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from services.screening.safety import PhraseScreen, SafetyScreen, ScreeningModelError, Verdict
+
+
+def _embedding_screen() -> SafetyScreen:
+    from services.screening.embedding import EmbeddingScreen   # loads the model: only when chosen
+
+    return EmbeddingScreen()
+
+
+ENGINES: dict[str, Callable[[], SafetyScreen]] = {"phrases-v0": PhraseScreen, "embedding-v1": _embedding_screen}
+
+
+def load_screen(name: str) -> SafetyScreen:
+    if name not in ENGINES:
+        raise ScreeningModelError(f"SCREENING_MODEL={name!r} is not a known screening engine; "
+                                  f"choose one of: {', '.join(sorted(ENGINES))}")
+    return ENGINES[name]()
+
+_engines: dict[str, SafetyScreen] = {}
+_current: list[SafetyScreen] = []
+
+
+def use(name: str) -> SafetyScreen:
+    """Load (once per process) and select the engine; raises ScreeningModelError with one line."""
+    if name not in _engines:
+        _engines[name] = load_screen(name)
+    _current[:] = [_engines[name]]
+    return _engines[name]
+
+
+def classify(text: str, lang: str | None = None) -> Verdict:
+    if not _current:
+        raise RuntimeError("no screening engine selected: the process must call engine.use() at start-up")
+    screen = _current[0]
+    pool = _gevent_pool()
+    if pool is None:
+        return screen.classify(text, lang)
+    return pool.apply(screen.classify, (text, lang))
+
+
+_pools: list = []
+
+
+def _gevent_pool():
+    try:
+        from gevent.monkey import is_module_patched
+        from gevent.threadpool import ThreadPool
+    except ImportError:
+        return None
+    if not is_module_patched("threading"):
+        return None
+    if not _pools:
+        _pools.append(ThreadPool(1))
+    return _pools[0]
