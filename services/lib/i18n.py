@@ -18,7 +18,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import g, has_request_context, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext
 from markupsafe import Markup
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,12 @@ def N_(message: str) -> str:
     return message
 
 
+def reader_sentence(exc) -> str:
+    """A domain error's sentence in the reader's language: domain code raises in English (marked
+    with N_ so the catalogue has it), and a resident's page or socket shows the translation."""
+    return gettext(str(exc.sentence))
+
+
 def tenant_languages() -> list[str]:
     """The languages the current tenant offers (English only when it has not chosen)."""
     if "tenant_languages" not in g:
@@ -82,8 +88,16 @@ def _allowed() -> list[str]:
     return tenant_languages() if getattr(g, "tenant", None) is not None else list(LANGUAGES)
 
 
+# Staff pages are written in English only: a Welsh cookie from the resident pages must not make
+# them say lang="cy" over English text (WCAG 3.1.1).
+STAFF_BLUEPRINTS = frozenset({"console", "engagement_console", "media_console", "transcripts_console",
+                              "api_console", "platform"})
+
+
 def select_locale() -> str:
     if not has_request_context():  # workers and scripts: English unless force_locale says otherwise
+        return "en"
+    if request.blueprint in STAFF_BLUEPRINTS:
         return "en"
     allowed = _allowed()
     for candidate in (request.args.get("lang"), request.cookies.get(COOKIE)):
