@@ -60,7 +60,7 @@ def live(port: int, host: str) -> None:
 
 
 @cli.command()
-@click.option("--queues", default="default,mail,media", show_default=True)
+@click.option("--queues", default=None, help="Comma-separated queues  [default: all: default,mail,CAPTIONS_QUEUE]")
 @click.option("--concurrency", default=2, show_default=True)
 def worker(queues: str, concurrency: int) -> None:
     """A Celery worker."""
@@ -68,9 +68,10 @@ def worker(queues: str, concurrency: int) -> None:
     from services.ops.startup import check_services
     from services.ops.jobs import celery_app, use_app_factory
 
-    check_services(load_config())
+    config = load_config()
+    check_services(config)
     use_app_factory(lambda: create_app(process="worker"))
-    celery_app.worker_main(["worker", "--queues", queues, "--concurrency", str(concurrency),
+    celery_app.worker_main(["worker", "--queues", queues or ",".join(config.celery_queues), "--concurrency", str(concurrency),
                             "--loglevel", "INFO", "--without-gossip", "--without-mingle"])
 
 

@@ -32,7 +32,7 @@ DEFAULTS = {
     "brand": {"primary": DEFAULT_PRIMARY, "accent": DEFAULT_ACCENT, "logo": None, "version": 0},
     "welcome_text": "", "footer_links": [], "privacy_url": "", "signposting_text": "",
     "room_defaults": {"mode": "moderated", "votes_enabled": True, "slow_mode_seconds": 30},
-    "retention_days": 365, "languages": ["en"], "embed_domains": [],
+    "retention_days": 90, "recordings_retention_days": None, "languages": ["en"], "embed_domains": [],
 }
 
 
@@ -180,11 +180,13 @@ def update_branding(tx: Tx, staff: Staff, data: dict) -> dict:
 
 
 def update_defaults(tx: Tx, staff: Staff, data: dict) -> dict:
-    """Default room options, the personal-data retention period and the languages offered."""
+    """Default room options, the retention periods (personal data; recordings, None: kept with the
+    transcript) and the languages offered."""
     require(staff.role, "settings.edit")
     before = tenant_settings(tx)
     changes = {"room_defaults": {k: data[k] for k in ("mode", "votes_enabled", "slow_mode_seconds")},
-               "retention_days": data["retention_days"], "languages": data["languages"]}
+               "retention_days": data["retention_days"],
+               "recordings_retention_days": data.get("recordings_retention_days"), "languages": data["languages"]}
     _save(tx, changes)
     audit.record_staff(tx, staff, "settings.defaults_updated", "tenant", tx.tenant_id,
                        {k: v for k, v in changes.items() if before.get(k) != v})

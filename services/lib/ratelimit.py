@@ -13,10 +13,12 @@ import time
 import redis
 from flask import current_app
 
+from services.lib.i18n import N_
 from services.ops.redis_client import redis_client
 from tenants.errors import RateLimited, Unavailable
 
 RETRY_WHEN_DOWN = 5
+UNAVAILABLE = N_("The service is briefly unavailable. Please try again in a few seconds.")
 
 
 def network_key(ip: str | None) -> str:
@@ -38,7 +40,7 @@ def _window(key: str, window_seconds: int) -> tuple[str, int]:
 
 
 def _unavailable() -> Unavailable:
-    return Unavailable("The service is briefly unavailable. Please try again in a few seconds.",
+    return Unavailable(UNAVAILABLE,
                        details={"retry_after": RETRY_WHEN_DOWN})
 
 

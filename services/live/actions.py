@@ -100,7 +100,7 @@ def upvote_question(tx: Tx, participant: dict, question_id) -> int:
         raise Conflict(_("Voting is only open while the chat is live."))
     question = _question(tx, question_id, room_id=room["id"])
     if question["status"] != "published":
-        raise NotFound("We could not find that question.")
+        raise NotFound(_("We could not find that question."))
     try:
         with tx.conn.transaction():
             tx.execute("insert into question_votes (tenant_id, question_id, participant_id) values (%s, %s, %s)",
@@ -372,7 +372,7 @@ def _question(tx: Tx, question_id, *, room_id=None, for_update: bool = False) ->
     qid = parse_uuid(question_id)
     row = tx.one("select * from questions where id = %s" + (" for update" if for_update else ""), [qid]) if qid else None
     if row is None or (room_id is not None and row["room_id"] != room_id):
-        raise NotFound("We could not find that question.")
+        raise NotFound(_("We could not find that question."))
     return row
 
 
@@ -380,7 +380,7 @@ def _poll(tx: Tx, poll_id, *, room_id=None, for_update: bool = False) -> dict:
     pid = parse_uuid(poll_id)
     row = tx.one("select * from polls where id = %s" + (" for update" if for_update else ""), [pid]) if pid else None
     if row is None or (room_id is not None and row["room_id"] != room_id):
-        raise NotFound("We could not find that poll.")
+        raise NotFound(_("We could not find that poll."))
     return row
 
 

@@ -126,7 +126,7 @@ def attach_media(tx: Tx, staff: Staff, room_id, *, title: str, upload: Path, siz
     os.replace(upload, final)   # still inside the transaction: the caller removes it if the commit fails
     tenant_id = tx.tenant_id
 
-    tx.after_commit(lambda: jobs.enqueue(jobs.TRANSCRIBE_MEDIA, str(tenant_id), str(media_id), queue="media"))
+    tx.after_commit(lambda: jobs.enqueue(jobs.TRANSCRIBE_MEDIA, str(tenant_id), str(media_id)))
     return row
 
 

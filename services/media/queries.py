@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from services.lib.i18n import N_
 from tenants.ids import parse_uuid
 from services.media.webvtt import caption_text
 from tenants.db import Tx
@@ -23,5 +24,5 @@ def get_media(tx: Tx, media_id, *, for_update: bool = False) -> dict:
     mid = parse_uuid(media_id)
     row = tx.one("select * from media where id = %s" + (" for update" if for_update else ""), [mid]) if mid else None
     if row is None:
-        raise NotFound("We could not find that recording.")
+        raise NotFound(N_("We could not find that recording."))
     return row

@@ -6,6 +6,7 @@ Every setting has a documented default (docs/contract.md). `load_config` raises
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
@@ -15,6 +16,11 @@ from tenants.migrate import APP_ROLE
 
 DEV_SECRET = "dev-only-secret-change-me"
 ENVIRONMENTS = ("development", "test", "production")
+# Celery queues: default and mail are fixed; captions (speech-to-text, CPU heavy) get a queue of
+# their own so they can run on their own pods. CAPTIONS_QUEUE names it; the Helm chart uses the same default.
+FIXED_QUEUES = ("default", "mail")
+DEFAULT_CAPTIONS_QUEUE = "media"
+_QUEUE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?")  # the chart's rule: it names objects
 
 
 class ConfigError(Exception):
@@ -51,11 +57,16 @@ class Config:
     live_connections_per_ip: int = 500
     live_events_per_second: int = 10
     screening_model: str = "embedding-v1"
+    captions_queue: str = DEFAULT_CAPTIONS_QUEUE
     extra: dict = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def celery_queues(self) -> tuple[str, ...]:
+        return (*FIXED_QUEUES, self.captions_queue)
 
     def with_overrides(self, **changes) -> "Config":
         return replace(self, **changes)
@@ -100,6 +111,14 @@ def _check_smtp(env: dict) -> None:
         raise ConfigError("SMTP_URL must start with smtp:// (STARTTLS per SMTP_STARTTLS) or smtps:// (TLS)")
     if env.get("SMTP_STARTTLS", "auto") not in ("auto", "true", "false"):
         raise ConfigError("SMTP_STARTTLS must be auto, true or false")
+
+
+def _captions_queue(env: dict) -> str:
+    name = env.get("CAPTIONS_QUEUE", DEFAULT_CAPTIONS_QUEUE)
+    if not _QUEUE_NAME.fullmatch(name) or name in FIXED_QUEUES:
+        raise ConfigError(f"CAPTIONS_QUEUE must be a lower-case queue name other than "
+                          f"{' or '.join(FIXED_QUEUES)} (letters, digits and inner hyphens, up to 32), not {name!r}")
+    return name
 
 
 def load_config(environ: dict | None = None) -> Config:
@@ -156,6 +175,7 @@ def load_config(environ: dict | None = None) -> Config:
         live_connections_per_ip=live_connections_per_ip,
         live_events_per_second=live_events_per_second,
         screening_model=env.get("SCREENING_MODEL", "embedding-v1"),
+        captions_queue=_captions_queue(env),
     )
 
 

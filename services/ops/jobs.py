@@ -15,7 +15,6 @@ from kombu import Queue
 
 from services.ops.config import load_config
 
-QUEUES = ("default", "mail", "media")
 # The jobs that code below the workers starts, by registered name (workers/ defines each task).
 SEND_MAIL = "townhall.mail.send"
 BUILD_TRANSCRIPT = "townhall.transcripts.build"
@@ -27,7 +26,6 @@ DISPATCH_REMINDERS = "townhall.reminders.dispatch_due"
 TASK_MODULES = ["workers.mail", "workers.reminders", "workers.transcripts", "workers.captions.tasks",
                 "workers.retention", "workers.webhooks", "workers.billing", "workers.escalations",
                 "workers.data_rights"]
-ROUTES = {SEND_MAIL: {"queue": "mail"}, TRANSCRIBE_MEDIA: {"queue": "media"}}
 # Beat only finds due work (the state lives in PostgreSQL), sending the sweeps by name.
 BEAT_SCHEDULE = {
     "reminders-due": {"task": DISPATCH_REMINDERS, "schedule": 60.0},
@@ -59,7 +57,7 @@ def make_celery() -> Celery:
     app = Celery("townhall", task_cls="workers.celery_app:FlaskTask", broker=config.redis_url or None,
                  include=TASK_MODULES)
     app.conf.update(
-        task_queues=[Queue(name) for name in QUEUES],
+        task_queues=[Queue(name) for name in config.celery_queues],
         task_default_queue="default",
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -68,7 +66,7 @@ def make_celery() -> Celery:
         broker_transport_options=_transport_options(config.celery_visibility_timeout),
         broker_connection_retry_on_startup=True,
         timezone="UTC",
-        task_routes=ROUTES,
+        task_routes={SEND_MAIL: {"queue": "mail"}, TRANSCRIBE_MEDIA: {"queue": config.captions_queue}},
         beat_schedule=BEAT_SCHEDULE,
         worker_hijack_root_logger=False,
     )

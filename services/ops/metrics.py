@@ -25,7 +25,6 @@ from prometheus_client.core import GaugeMetricFamily
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("townhall.access")
 
-CELERY_QUEUES = ("default", "mail", "media")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 CONNECTED_RESIDENTS = Gauge("townhall_live_connected_residents",
@@ -77,11 +76,12 @@ class StoreCollector:
                 log.warning("metrics: PostgreSQL figures unavailable", exc_info=True)
             try:
                 pipe = redis_client().pipeline()
-                for queue in CELERY_QUEUES:
+                celery_queues = self.app.config["TOWNHALL"].celery_queues
+                for queue in celery_queues:
                     pipe.llen(queue)
                 depth = GaugeMetricFamily("townhall_celery_queue_depth", "Messages waiting in each Celery queue",
                                           labels=["queue"])
-                for queue, n in zip(CELERY_QUEUES, pipe.execute()):
+                for queue, n in zip(celery_queues, pipe.execute()):
                     depth.add_metric([queue], n)
                 yield depth
             except Exception:

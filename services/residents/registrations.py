@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 
+from services.lib.i18n import N_
 from tenants.ids import parse_uuid
 from services.rooms.queries import get_public_room
 from tenants.db import Tx
@@ -39,7 +40,7 @@ def register(tx: Tx, room_id, email: str, *, language: str | None = None, now: d
     now = now or datetime.now(timezone.utc)
     room = get_public_room(tx, room_id)
     if room["state"] not in REGISTERING_STATES:
-        raise Conflict("This chat has finished, so reminders are no longer available. The transcript is on this page.")
+        raise Conflict(N_("This chat has finished, so reminders are no longer available. The transcript is on this page."))
     row = tx.one(
         "insert into registrations (tenant_id, room_id, email, language) values (%s, %s, %s, %s)"
         " on conflict (room_id, email) do update set status = case when registrations.status = 'unsubscribed'"

@@ -14,14 +14,21 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from services.lib.i18n import N_
+from services.lib.ratelimit import UNAVAILABLE
 from tenants.errors import DomainError, ValidationFailed
 
 log = logging.getLogger(__name__)
 
 
 CSRF_EXPIRED = N_("This form has expired. Go back, reload the page and try again.")
-HTTP_MESSAGES = {404: N_("We could not find that page."), 405: N_("That action is not allowed here."),
-                 413: N_("That upload is too large.")}
+# Our own words for every status, so no page shows Werkzeug's English description.
+HTTP_MESSAGES = {400: N_("We could not read that request. Go back, reload the page and try again."),
+                 401: N_("You cannot do that here."), 403: N_("You cannot do that here."),
+                 404: N_("We could not find that page."), 405: N_("That action is not allowed here."),
+                 410: N_("That page is no longer available."), 413: N_("That upload is too large."),
+                 429: N_("Too many requests from your connection. Wait a moment and try again."),
+                 503: UNAVAILABLE}
+CLIENT_ERROR = N_("We could not do that. Go back and try again.")
 INTERNAL = N_("Something went wrong on our side. Please try again.")
 
 
@@ -65,8 +72,10 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return _respond(exc.code or 500, {"error": exc.name.lower().replace(" ", "_"),
-                                          "message": HTTP_MESSAGES.get(exc.code, exc.description)})
+        status = exc.code or 500
+        fallback = CLIENT_ERROR if status < 500 else INTERNAL
+        return _respond(status, {"error": exc.name.lower().replace(" ", "_"),
+                                 "message": HTTP_MESSAGES.get(status, fallback)})
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

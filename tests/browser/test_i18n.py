@@ -17,7 +17,7 @@ CATALOGUE = ROOT / "services" / "translations" / "cy" / "LC_MESSAGES" / "message
 METHODS = [("services/templates/**.html", "jinja2"), ("services/templates/mail/**.txt", "jinja2"),
            ("services/**.py", "python"), ("tenants/**.py", "python"),
            ("workers/**.py", "python")]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 

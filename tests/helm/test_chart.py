@@ -250,16 +250,37 @@ def test_one_worker_deployment_per_queue(default):
 
 
 def test_worker_queues_follow_values(chart, default_values):
-    values = deep_merge(default_values, {"worker": {"queues": [{"name": "default"}, {"name": "bulk-mail", "replicas": 4}]}})
+    """The captions queue is configuration: the chart passes it to the application (CAPTIONS_QUEUE)
+    and only that queue's pods mount the recordings."""
+    values = deep_merge(default_values, {"worker": {"captionsQueue": "captions", "queues": [
+        {"name": "default"}, {"name": "mail"}, {"name": "captions", "replicas": 4}]}})
     rendered = render(chart, values)
     workers = {n for n in rendered.names("Deployment") if "-worker-" in n}
-    assert workers == {f"{FULLNAME}-worker-default", f"{FULLNAME}-worker-bulk-mail"}
-    assert rendered.get("Deployment", f"{FULLNAME}-worker-bulk-mail")["spec"]["replicas"] == 4
+    assert workers == {f"{FULLNAME}-worker-{q}" for q in ("default", "mail", "captions")}
+    assert rendered.get("Deployment", f"{FULLNAME}-worker-captions")["spec"]["replicas"] == 4
     assert rendered.get("Deployment", f"{FULLNAME}-worker-default")["spec"]["replicas"] == 1
+    assert rendered.get("ConfigMap", f"{FULLNAME}-config")["data"]["CAPTIONS_QUEUE"] == "captions"
+    mounts = {n: "MEDIA_DIR" in container_env(pod_spec(rendered.get("Deployment", n))["containers"][0])
+              for n in workers}
+    assert mounts == {f"{FULLNAME}-worker-default": False, f"{FULLNAME}-worker-mail": False,
+                      f"{FULLNAME}-worker-captions": True}
+
+
+def test_default_captions_queue_matches_the_application(default):
+    from services.ops.config import DEFAULT_CAPTIONS_QUEUE
+
+    assert default.get("ConfigMap", f"{FULLNAME}-config")["data"]["CAPTIONS_QUEUE"] == DEFAULT_CAPTIONS_QUEUE
+
+
+@pytest.mark.parametrize("queues", [["default", "mail"], ["default", "media"]])
+def test_an_application_queue_without_workers_is_refused(chart, default_values, queues):
+    values = deep_merge(default_values, {"worker": {"queues": [{"name": q} for q in queues]}})
+    with pytest.raises(helm.HelmRenderError, match="no entry for the queue"):
+        chart.render(values, name=RELEASE, namespace=NAMESPACE)
 
 
 def test_duplicate_queue_is_refused(chart, default_values):
-    values = deep_merge(default_values, {"worker": {"queues": [{"name": "mail"}, {"name": "mail"}]}})
+    values = deep_merge(default_values, {"worker": {"queues": [{"name": q} for q in ("default", "mail", "media", "mail")]}})
     with pytest.raises(helm.HelmRenderError, match="listed twice"):
         chart.render(values, name=RELEASE, namespace=NAMESPACE)
 
@@ -488,7 +509,7 @@ def test_app_password_only_when_app_url_has_one(chart, default_values):
 def test_socketio_channel_and_worker_concurrency(chart, default_values):
     values = deep_merge(default_values, {
         "config": {"socketioChannel": "townhall-staging"},
-        "worker": {"concurrency": 4, "queues": [{"name": "default"}, {"name": "media", "concurrency": 1, "extraArgs": ["--max-tasks-per-child", "50"]}]},
+        "worker": {"concurrency": 4, "queues": [{"name": "default"}, {"name": "mail"}, {"name": "media", "concurrency": 1, "extraArgs": ["--max-tasks-per-child", "50"]}]},
     })
     rendered = render(chart, values)
     assert rendered.get("ConfigMap", f"{FULLNAME}-config")["data"]["SOCKETIO_CHANNEL"] == "townhall-staging"

@@ -8,14 +8,19 @@ import re
 import signal
 import socket
 import uuid
+from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
+from werkzeug.exceptions import default_exceptions
 
 from services.app import create_app
 from services.live import actions as live_actions
 from services.live.tokens import LiveIdentity, make_token
+from services.rooms.actions import delete_room
 from tenants.db import tenant_scope
 from tenants.errors import RateLimited
+from tests.support.i18n import text_nodes
 from tests.support.live_client import LiveClient, close_all, raw_ws
 from tests.support.servers import start_server
 from tests.support.workers import wait_until
@@ -254,3 +259,96 @@ def test_a_bad_resume_is_refused_in_the_connections_language_without_the_field_n
             assert (refused["ok"], refused["error"], refused["message"]) == (False, "invalid", said)
     finally:
         client.disconnect()
+
+
+# --- every resident error path, in Welsh, against the English catalogue ------------------------
+
+CATALOGUE = Path(__file__).resolve().parents[2] / "services" / "translations" / "cy" / "LC_MESSAGES" / "messages.po"
+
+
+def english_sentences() -> set[str]:
+    """The catalogue's English sentences (three words or more, no placeholder) whose Welsh differs:
+    none of them may be shown to a resident reading in Welsh."""
+    with CATALOGUE.open("rb") as f:
+        catalogue = read_po(f)
+    return {m.id for m in catalogue if isinstance(m.id, str) and len(m.id.split()) >= 3 and "%(" not in m.id
+            and m.string and m.string != m.id}
+
+
+def english_left(html: str, sentences: set[str]) -> list[str]:
+    text = " ".join(text_nodes(html.replace("&#39;", "'")))
+    return sorted(s for s in sentences if s in text)
+
+
+def test_every_resident_error_path_is_welsh(app, config, live_pair):
+    """Walks what a resident can meet going wrong, reading in Welsh: each answer is the Welsh
+    sentence, and no English sentence from the catalogue (nor Werkzeug's own words) is left."""
+    sentences = english_sentences()
+    world = welsh_world(app)
+    base = f"/t/{world.tenant.slug}"
+    with app.app_context():
+        closed = another_room(world, "closed")
+    client = app.test_client()
+    client.get(f"{base}/?lang=cy")   # the reader's choice, remembered in the cookie
+    problems = {}
+
+    def check(what: str, response, welsh: str, status: int) -> None:
+        html = response.get_data(as_text=True)
+        found = [] if welsh in html.replace("&#39;", "'") else [f"missing Welsh: {welsh}"]
+        found += [] if status is None or response.status_code == status else [f"status {response.status_code}"]
+        found += english_left(html, sentences)
+        if found:
+            problems[what] = found
+
+    check("no such page", client.get(f"{base}/no-such-page"), "Nid oedd modd i ni ddod o hyd i'r dudalen honno.", 404)
+    check("no such chat", client.get(f"{base}/rooms/{uuid.uuid4()}"), "Nid oedd modd i ni ddod o hyd i'r sgwrs honno.", 404)
+    check("no such recording", client.get(f"{base}/media/{uuid.uuid4()}"),
+          "Nid oedd modd i ni ddod o hyd i'r recordiad hwnnw.", 404)
+    check("reminders after the chat", client.post(f"{base}/rooms/{closed.room['id']}/register",
+                                                  data={"email": "gwen@example.org", "language": "cy"},
+                                                  follow_redirects=True),
+          "Mae'r sgwrs hon wedi gorffen, felly nid oes nodiadau atgoffa ar gael mwyach.", 200)
+    check("a method the page does not take", client.put(f"{base}/rooms/{world.room['id']}"),
+          "Ni chaniateir y weithred honno yma.", 405)
+
+    redis_down = create_app(config.with_overrides(redis_url="redis://127.0.0.1:9/0"), process="web")
+    redis_down.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    down = redis_down.test_client()
+    down.get(f"{base}/?lang=cy")
+    check("rate limits with Redis down", down.post(f"{base}/rooms/{world.room['id']}/join", data={"display_name": "Gwen"},
+                                                   follow_redirects=True),
+          "Nid yw'r gwasanaeth ar gael am ychydig.", None)
+
+    for status, error in default_exceptions.items():   # statuses no view words itself
+        with app.test_request_context(f"{base}/rooms/{world.room['id']}?lang=cy"):
+            response = app.handle_user_exception(error())
+        html = response.get_data(as_text=True)
+        left = english_left(html, sentences) + ([error.description] if error.description in html else [])
+        if response.status_code != status or '<html lang="cy">' not in html or left:
+            problems[f"HTTP {status}"] = left or [f"status {response.status_code}"]
+
+    with app.app_context():
+        scheduled = another_room(world, "scheduled")
+
+        def resident_token(room_world):
+            participant = room_world.join("Gwen")
+            return make_token(LiveIdentity(world.tenant.id, room_world.room["id"], "resident", participant["id"], "cy"))
+        in_live, in_scheduled = resident_token(world), resident_token(scheduled)
+    live_room, early = (LiveClient(live_pair[0].url, t).connect() for t in (in_live, in_scheduled))
+    try:
+        said = {"vote for a question that is not there": live_room.call("vote", {"question_id": str(uuid.uuid4())}),
+                "answer a poll that is not there": live_room.call("poll_vote", {"poll_id": str(uuid.uuid4()),
+                                                                                 "option_ids": [1]})}
+        with app.app_context(), tenant_scope(world.tenant.id) as tx:   # staff delete the chat she is waiting in
+            delete_room(tx, world.admin, scheduled.room["id"])
+        said["ask in a chat deleted meanwhile"] = early.call("ask", {"body": "Pryd fydd yr orsaf newydd yn agor?"})
+    finally:
+        close_all([live_room, early], "disconnect")
+    expected = {"vote for a question that is not there": "Nid oedd modd i ni ddod o hyd i'r cwestiwn hwnnw.",
+                "answer a poll that is not there": "Nid oedd modd i ni ddod o hyd i'r arolwg barn hwnnw.",
+                "ask in a chat deleted meanwhile": "Nid oedd modd i ni ddod o hyd i'r sgwrs honno."}
+    for what, reply in said.items():
+        if reply.get("ok") is not False or reply.get("message") != expected[what]:
+            problems[what] = [repr(reply)]
+    assert not problems, "English or wrong answers on Welsh resident error paths:\n" + \
+        "\n".join(f"{what}: {found}" for what, found in problems.items())

@@ -24,8 +24,22 @@ def test_app_url_is_derived_with_the_unprivileged_role():
     ({"TOWNHALL_ENV": "production", "SECRET_KEY": "short"}, "SECRET_KEY must be set"),
     ({"TOWNHALL_ENV": "production", "SECRET_KEY": "x" * 40}, "must be set in production"),
     ({"DB_POOL_MAX": "ten"}, "DB_POOL_MAX"),
+    ({"CAPTIONS_QUEUE": "mail"}, "CAPTIONS_QUEUE"),
+    ({"CAPTIONS_QUEUE": "Media Queue"}, "CAPTIONS_QUEUE"),
 ])
 def test_bad_configuration_is_one_clear_line(environ, fragment):
     with pytest.raises(ConfigError) as err:
         load_config(environ)
     assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_captions_go_to_the_configured_queue(monkeypatch):
+    from services.ops.jobs import TRANSCRIBE_MEDIA, SEND_MAIL, make_celery
+
+    monkeypatch.setenv("CAPTIONS_QUEUE", "captions")
+    celery = make_celery()
+    router = celery.amqp.router
+    assert router.route({}, TRANSCRIBE_MEDIA)["queue"].name == "captions"
+    assert router.route({}, SEND_MAIL)["queue"].name == "mail"
+    assert {q.name for q in celery.conf.task_queues} == {"default", "mail", "captions"}
+    assert load_config().celery_queues == ("default", "mail", "captions")

@@ -142,6 +142,10 @@ class DefaultsSchema(FormSchema):
                                        error_messages={"invalid": "Enter a whole number of seconds."})
     retention_days = fields.Integer(required=True, validate=validate.Range(30, 3650, error="Use 30 to 3650 days (10 years)."),
                                     error_messages={"invalid": "Enter a whole number of days."})
+    recordings_retention_days = fields.Integer(
+        load_default=None, allow_none=True,
+        validate=validate.Range(30, 3650, error="Use 30 to 3650 days (10 years), or leave it empty to keep recordings with the transcript."),
+        error_messages={"invalid": "Enter a whole number of days, or leave it empty."})
     languages = fields.List(fields.String(validate=validate.OneOf(("en", "cy"))), required=True,
                             validate=validate.Length(min=1, error="Offer at least one language."),
                             error_messages={"required": "Offer at least one language."})
@@ -149,6 +153,8 @@ class DefaultsSchema(FormSchema):
     def tidy(self, data):
         if data.get("votes_enabled") in ("on", "off", ""):
             data["votes_enabled"] = data["votes_enabled"] == "on"
+        if isinstance(data.get("recordings_retention_days"), str) and not data["recordings_retention_days"].strip():
+            data["recordings_retention_days"] = None
         return data
 
 

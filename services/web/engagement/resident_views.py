@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 
 from services.lib import ratelimit
 from services.engagement import data_rights, neighbourhoods
-from services.lib.i18n import current_lang
+from services.lib.i18n import current_lang, reader_sentence
 from services.web.request_info import client_ip
 from services.residents.schemas import RegisterSchema
 from services.web.tenant_routes import tenant_blueprint
@@ -36,7 +36,7 @@ def your_data():
             with tenant_scope(g.tenant.id) as tx:
                 data_rights.request_rights(tx, data["email"], data["kind"], current_lang())
         except DomainError as exc:
-            errors = {exc.field or "email": exc.sentence}
+            errors = {exc.field or "email": reader_sentence(exc)}
         else:
             flash(_("Thank you. If we hold this email address, we have sent it a link: open it to confirm "
                     "your request."), "success")

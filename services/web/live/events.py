@@ -20,7 +20,7 @@ from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from services.ops import metrics
 from services.web.extensions import socketio
-from services.lib.i18n import LANGUAGES
+from services.lib.i18n import LANGUAGES, reader_sentence
 from services.live import commands, presence
 from services.rooms.channels import participant_channel, room_channel, staff_channel
 from services.rooms.event_log import REPLAY_BATCH, events_after, send_events_after
@@ -340,7 +340,7 @@ def _dispatch(name: str, args: tuple, table: dict, kind: str):
 def _refusal(exc: DomainError, kind: str) -> dict:
     """A resident reads the sentence, without the (English) field name; staff get the message as it is."""
     refusal = {"ok": False, **exc.as_dict()}
-    return {**refusal, "message": exc.sentence} if kind == "resident" else refusal
+    return {**refusal, "message": reader_sentence(exc)} if kind == "resident" else refusal
 
 
 def _actor(tx, conn: Connection):

@@ -14,6 +14,7 @@ import re
 from flask import g, render_template, request, url_for
 from flask_babel import gettext as _
 
+from services.lib.i18n import reader_sentence
 from services.web.extensions import csrf
 from services.live import actions as live_actions
 from services.live.schemas import AskSchema
@@ -67,7 +68,7 @@ def embed_join(room_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _render(room_id, join_error=exc.sentence)
+        return _render(room_id, join_error=reader_sentence(exc))
     return _render(room_id, participant["id"])
 
 
@@ -87,5 +88,5 @@ def embed_ask(room_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _render(room_id, participant_id, ask_message=exc.sentence)
+        return _render(room_id, participant_id, ask_message=reader_sentence(exc))
     return _render(room_id, participant_id, ask_message=_("Thank you. Your question is waiting for a moderator."))

@@ -18,7 +18,7 @@ from services.engagement import data_rights
 from services.residents import actions, registrations
 from services.residents.schemas import JoinSchema, RegisterSchema
 from services.media.queries import get_media, public_media
-from services.lib.i18n import current_lang, reading_language
+from services.lib.i18n import current_lang, reader_sentence, reading_language
 from services.residents.accessibility import statement
 from services.residents.strings import room_script_strings, signposting
 from services.rooms.lifecycle import ASKING_STATES
@@ -114,7 +114,7 @@ def join(room_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        flash(exc.sentence, "error")
+        flash(reader_sentence(exc), "error")
         return redirect(url_for(".room", room_id=room_id, _anchor="join"))
     return redirect(url_for(".room", room_id=room_id, _anchor="ask"))
 
@@ -134,7 +134,7 @@ def ask(room_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        flash(exc.sentence, "error")
+        flash(reader_sentence(exc), "error")
         return redirect(url_for(".room", room_id=room_id, _anchor="ask"))
     flash(_("Thank you. Your question is waiting for a moderator."), "success")
     return redirect(url_for(".room", room_id=room_id, _anchor="my-questions"))
@@ -159,7 +159,7 @@ def register(room_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        flash(exc.sentence, "error")
+        flash(reader_sentence(exc), "error")
         return redirect(url_for(".room", room_id=room_id, _anchor="register"))
     flash(_("Thank you. If this address is not registered yet, we have sent it an email: "
             "open the link in it to confirm your reminders."), "success")

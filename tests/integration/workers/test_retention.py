@@ -9,6 +9,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from services.residents import registrations
+from services.retention import actions as rules
+from tenants.branding import tenant_settings
 from tenants.db import tenant_scope
 from workers import retention, transcripts
 
@@ -87,12 +89,22 @@ def test_recent_and_future_registrations_are_kept(app_ctx, make_world):
     with tenant_scope(world.tenant.id) as tx:
         registrations.register(tx, world.room["id"], "soon@example.org")
         tx._after_commit.clear()
-    assert retention.purge_tenant(world.tenant.id, datetime.now(timezone.utc) + timedelta(days=2)) == \
-        {"registrations": 0, "mail_messages": 0, "network_hashes": 0}
+    assert rules.purge_tenant(world.tenant.id, datetime.now(timezone.utc) + timedelta(days=2)) == \
+        {"registrations": 0, "mail_messages": 0, "network_hashes": 0, "recordings": 0}
     assert _state(world)["registrations"] == 1
 
 
 def test_retention_setting_is_validated():
-    assert retention.retention_days({"retention_days": 30}) == 30
+    assert rules.retention_days({"retention_days": 30}) == 30
     for bad in ({}, {"retention_days": 0}, {"retention_days": "30"}, {"retention_days": True}, None):
-        assert retention.retention_days(bad) == retention.DEFAULT_RETENTION_DAYS
+        assert rules.retention_days(bad) == rules.DEFAULT_RETENTION_DAYS
+    assert rules.recordings_retention_days({"recordings_retention_days": 45}) == 45
+    for kept in ({}, {"recordings_retention_days": None}, {"recordings_retention_days": "45"}, None):
+        assert rules.recordings_retention_days(kept) is None
+
+
+def test_the_settings_page_shows_the_period_the_task_applies(app_ctx, make_world):
+    world = make_world(state="scheduled")
+    with tenant_scope(world.tenant.id) as tx:
+        shown = tenant_settings(tx)["retention_days"]
+    assert shown == rules.DEFAULT_RETENTION_DAYS == 90
