@@ -19,7 +19,7 @@ FORWARDED_ALLOW_IPS).
 | LOG_LEVEL                 | INFO               | loglevel           |
 | LOG_FORMAT                | json               | json or text lines |
 | ACCESS_LOG                | 0                  | 1 adds gunicorn's own access line (the app logs one per request) |
-| PROMETHEUS_MULTIPROC_DIR  | unset              | metrics summed across workers (emptied at start) |
+| PROMETHEUS_MULTIPROC_DIR  | unset              | metrics summed across workers (emptied at start; a recycled worker folded into archives) |
 | ACCESS_LOG_PROBES         | 0                  | 1 logs /healthz and /readyz too |
 """
 import json
@@ -175,19 +175,19 @@ if glogging is not None:
 
 # --- metrics ---------------------------------------------------------------
 # With PROMETHEUS_MULTIPROC_DIR set, each worker writes its values to files there and /metrics
-# sums them: start from an empty folder, and retire a dead worker's live gauges.
+# sums them: start from an empty folder, and fold a recycled worker's files into the archives
+# (services/ops/metrics_archive.py), so the folder does not grow with every recycle.
 _MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 
 def on_starting(server):
-    if _MULTIPROC_DIR and os.path.isdir(_MULTIPROC_DIR):
-        for name in os.listdir(_MULTIPROC_DIR):
-            if name.endswith(".db"):
-                os.remove(os.path.join(_MULTIPROC_DIR, name))
+    from services.ops.metrics_archive import clear_folder
+
+    clear_folder(_MULTIPROC_DIR)
 
 
 def child_exit(server, worker):
     if _MULTIPROC_DIR:
-        from prometheus_client import multiprocess
+        from services.ops.metrics_archive import retire_process
 
-        multiprocess.mark_process_dead(worker.pid)
+        retire_process(worker.pid, _MULTIPROC_DIR)

@@ -63,6 +63,16 @@ def _count(task, outcome: str) -> None:
     CELERY_TASKS.labels(getattr(task, "name", "unknown"), outcome).inc()
 
 
+@signals.worker_process_shutdown.connect
+def _retire_metrics(**_):
+    """A pool child that exits (--max-tasks-per-child, a scale-down) folds its files into the archives."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        from services.ops.metrics_archive import retire_process
+
+        retire_process(os.getpid(), folder)
+
+
 @signals.worker_init.connect
 def _serve_metrics(**_):
     port = os.environ.get("METRICS_PORT", "").strip()

@@ -22,6 +22,8 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
                                generate_latest, multiprocess)
 from prometheus_client.core import GaugeMetricFamily
 
+from services.ops import metrics_archive
+
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("townhall.access")
 
@@ -105,7 +107,8 @@ def metrics():
 
     if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
         abort(404)
-    body = generate_latest(_registry()) + generate_latest(current_app.extensions["townhall_store_metrics"])
+    processes = metrics_archive.collect_without_retired(lambda: generate_latest(_registry()))
+    body = processes + generate_latest(current_app.extensions["townhall_store_metrics"])
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
 
 
@@ -164,9 +167,4 @@ def serve_process_metrics(port: int, host: str = "0.0.0.0") -> None:
 
 
 def clear_multiproc_dir() -> None:
-    """Values of a previous run must not be summed in: empty the folder when the parent starts."""
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if folder and os.path.isdir(folder):
-        for name in os.listdir(folder):
-            if name.endswith(".db"):
-                os.remove(os.path.join(folder, name))
+    metrics_archive.clear_folder(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))

@@ -5,46 +5,21 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, Response, abort, current_app, g, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader, simpleSplit
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import Canvas
 
 from services.lib.formatting import london
-from services.lib.i18n import localized
+from services.lib.i18n import current_lang, localized
+from services.lib.tenant_settings import tenant_settings
 from services.residents.strings import signposting
 from services.web.residents.blueprint import bp
 from services.rooms.queries import get_public_room
+from tenants.branding import DEFAULT_PRIMARY, TEXT_ON_PRIMARY
 from tenants.db import tenant_scope, unscoped
 from tenants.resolution import HOST_SLUG_KEY
 
 platform_bp = Blueprint("share", __name__)
 SHORT_CODE_MAX = 16
-# Welsh needs ŵ and ŷ, which the PDF standard fonts lack: DejaVu (Debian's fonts-dejavu-core) has
-# them; reportlab's own Vera is the fallback (Latin-1 only).
-FONT_FILES = [("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-              ("Vera.ttf", "VeraBd.ttf")]
-_fonts: tuple[str, str] | None = None
-
-
-def poster_fonts() -> tuple[str, str]:
-    global _fonts
-    if _fonts is None:
-        for regular, bold in FONT_FILES:
-            try:
-                pdfmetrics.registerFont(TTFont("Poster", regular))
-                pdfmetrics.registerFont(TTFont("Poster-Bold", bold))
-            except Exception:  # reportlab raises TTFError or IOError for a missing font
-                continue
-            _fonts = ("Poster", "Poster-Bold")
-            break
-        else:
-            _fonts = ("Helvetica", "Helvetica-Bold")
-    return _fonts
 
 
 @platform_bp.get("/r/<code>")
@@ -100,51 +75,17 @@ def qr_png(room_id):
 
 
 def poster_pdf(room: dict, tenant_name: str) -> bytes:
-    """An A4 poster: who, what, when, a large QR code and the short link, and where to report crime."""
-    out = io.BytesIO()
-    pdf = Canvas(out, pagesize=A4, pageCompression=1)
-    width, height = A4
-    margin = 20 * mm
-    title = localized(room, "title")
-    regular, bold = poster_fonts()
-    pdf.setTitle(title)
-    pdf.setAuthor(tenant_name)
-    pdf.setSubject(_("Join the webchat"))
-    pdf.setFillColorRGB(0.114, 0.231, 0.435)   # the default brand blue (#1d3b6f)
-    pdf.rect(0, height - 45 * mm, width, 45 * mm, stroke=0, fill=1)
-    pdf.setFillColorRGB(1, 1, 1)
-    pdf.setFont(bold, 16)
-    pdf.drawString(margin, height - 18 * mm, tenant_name)
-    pdf.setFont(bold, 30)
-    pdf.drawString(margin, height - 35 * mm, _("Join the webchat"))
-    pdf.setFillColorRGB(0.043, 0.047, 0.047)
-    y = height - 62 * mm
-    pdf.setFont(bold, 26)
-    for line in simpleSplit(title, bold, 26, width - 2 * margin)[:3]:
-        pdf.drawString(margin, y, line)
-        y -= 11 * mm
-    pdf.setFont(regular, 18)
-    pdf.drawString(margin, y, f"{london(room['starts_at'])} – {london(room['ends_at'], 'time')}")
-    y -= 9 * mm
-    if room["area"]:
-        pdf.drawString(margin, y, room["area"])
-        y -= 9 * mm
-    size = 95 * mm
-    png = io.BytesIO()
-    _qr(room).save(png, kind="png", scale=12, border=4)
-    png.seek(0)
-    qr_top = y - 6 * mm
-    pdf.drawImage(ImageReader(png), (width - size) / 2, qr_top - size, size, size)
-    pdf.setFont(regular, 16)
-    pdf.drawCentredString(width / 2, qr_top - size - 10 * mm, _("Scan the code or go to"))
-    pdf.setFont(bold, 20)
-    pdf.drawCentredString(width / 2, qr_top - size - 20 * mm, short_url(room).split("://", 1)[1])
-    pdf.setFont(regular, 12)
-    for i, line in enumerate(simpleSplit(signposting(room), regular, 12, width - 2 * margin)[:4]):
-        pdf.drawString(margin, 28 * mm - i * 6 * mm, line)
-    pdf.showPage()
-    pdf.save()
-    return out.getvalue()
+    """An A4 poster: who, what, when, a large QR code and the short link, and where to report crime.
+    Made by WeasyPrint like every other PDF (DejaVu Sans has the Welsh ŵ and ŷ)."""
+    primary = (tenant_settings().get("brand") or {}).get("primary") or DEFAULT_PRIMARY   # checked against white on save
+    html = render_template(
+        "residents/poster_pdf.html", title=localized(room, "title"), tenant_name=tenant_name, area=room["area"],
+        when=f"{london(room['starts_at'])} – {london(room['ends_at'], 'time')}", lang=current_lang(),
+        qr=_qr(room).svg_data_uri(scale=12, border=4), link=short_url(room).split("://", 1)[1],
+        signposting=signposting(room), primary=primary, on_primary=TEXT_ON_PRIMARY)
+    from weasyprint import HTML  # heavy import: only when a poster is asked for
+
+    return HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")
 
 
 @bp.get("/rooms/<room_id>/poster.pdf")
