@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint-imports setup setup-test browser-deps media-deps proxy-deps bench clean translations compile-translations
+.PHONY: dev test lint-imports setup setup-test browser-deps media-deps proxy-deps bench screens clean translations compile-translations
 
 dev: setup
 	$(BIN)/townhall dev
@@ -66,6 +66,10 @@ proxy-deps:
 
 bench: setup-test
 	$(BIN)/python -m tests.perf.harness
+
+# Screenshots of every page type at phone and desktop widths, for docs/screens/.
+screens: setup-test browser-deps
+	SCREENS_DIR=docs/screens $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_screens.py
 
 clean:
 	rm -rf $(VENV) node_modules .townhall-data

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tenants.auth import sign_in
+from tenants.auth import complete_mfa, sign_in
 from tenants.db import tenant_scope
 from tests.conftest import PASSWORD
 from tests.support.console import enable_totp, totp_code
@@ -124,9 +124,13 @@ def page(new_page):
 
 
 def staff_cookie(site: Site, tenant, staff) -> dict:
-    """A signed-in staff session cookie (the same row the sign-in form creates)."""
+    """A signed-in staff session cookie for the console itself (the rows the sign-in form creates;
+    admins must use TOTP, so an admin's session passes the code step too)."""
+    secret = enable_totp(tenant, staff) if staff.role == "admin" else None
     with tenant_scope(tenant.id) as tx:
         outcome = sign_in(tx, email=staff.email, password=PASSWORD, ip="127.0.0.1")
+        if secret:
+            outcome = complete_mfa(tx, token=outcome.token, code=totp_code(secret), ip="127.0.0.1")
     assert outcome.token, outcome.error
     return {"name": "th_staff", "value": outcome.token, "domain": "127.0.0.1", "path": f"/t/{tenant.slug}/",
             "httpOnly": True, "sameSite": "Lax"}

@@ -56,6 +56,11 @@ PAGES = [
     AxePage("data requests", "/console/data-requests", staff="admin"),
     AxePage("neighbourhoods (console)", "/console/neighbourhoods", staff="admin"),
     AxePage("consultation report", "/console/reports/themes", staff="admin"),
+    AxePage("staff", "/console/staff", staff="admin"),
+    AxePage("settings", "/console/settings", staff="admin"),
+    AxePage("audit log", "/console/audit", staff="admin"),
+    AxePage("your account", "/console/account", staff="admin"),
+    AxePage("recordings and captions", "/console/rooms/{closed}/media", staff="admin"),
 ]
 
 

@@ -84,8 +84,23 @@ function pollForm(poll) {
   return form;
 }
 
+// The page's parts follow the state's order (services/web/residents/room_parts.py); moving a
+// part keeps the node, so what has focus keeps it.
+const partOrders = JSON.parse(root.dataset.partOrders);
+
+function arrangeFor(state) {
+  const holder = root.querySelector('[data-parts]');
+  const focused = document.activeElement;
+  for (const name of partOrders[state] || []) {
+    const part = holder.querySelector(`:scope > [data-part="${name}"]`);
+    if (part) holder.append(part);
+  }
+  if (focused && focused !== document.activeElement && root.contains(focused)) focused.focus({ preventScroll: true });
+}
+
 function setRoomState(state, closingText) {
   root.dataset.state = state;
+  arrangeFor(state);
   fill(root, { 'room-state': t(`state_${state === 'archived' ? 'closed' : state}`) });
   if (state === 'closed' || state === 'archived') {
     const closing = root.querySelector('[data-field="closing"]');
@@ -226,3 +241,16 @@ root.addEventListener('submit', (event) => {
     if (reply && reply.ok) form.querySelector('fieldset').disabled = true;
   });
 });
+
+// --- on a phone, the question box stays in reach: a link to it at the bottom of the screen
+// whenever the box itself is out of view -----------------------------------------------
+const askJump = root.querySelector('.ask-jump');
+if (askJump && askForm && 'IntersectionObserver' in window) {
+  new IntersectionObserver(([entry]) => {
+    askJump.hidden = entry.isIntersecting || root.dataset.state !== 'live';
+  }).observe(askForm);
+  askJump.querySelector('a').addEventListener('click', (event) => {
+    event.preventDefault();
+    askForm.querySelector('textarea').focus();
+  });
+}
