@@ -3,19 +3,18 @@ from __future__ import annotations
 
 from flask import render_template
 
+from services.lib.pdf import html_to_pdf
 from services.mail.outbox import Attachment, brand_colour, queue_mail, render
 from tenants import billing
 from tenants.db import Tx
 
 
 def render_documents(tx: Tx, invoice: dict) -> tuple[bytes, str]:
-    from weasyprint import HTML  # heavy import: only in the process that builds
-
     lines = billing.lines_of(tx, invoice["id"])
     tenant = tx.one("select name, slug from tenants where id = %s", [tx.tenant_id])
     html = render_template("billing/invoice_pdf.html", invoice=invoice, lines=lines, tenant=tenant,
                            pounds=billing.pounds)
-    pdf = HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")
+    pdf = html_to_pdf(html)
     return pdf, billing.invoice_csv(invoice, lines)
 
 

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from tenants import csv_safe
 from tenants.ids import parse_uuid
+from services.lib.pdf import html_to_pdf
 from services.live.queries import poll_counts
 from tenants.db import Tx
 from tenants.errors import NotFound
@@ -103,6 +104,4 @@ def to_csv(report: dict) -> str:
 
 
 def to_pdf(html_document: str) -> bytes:
-    from weasyprint import HTML  # heavy import: only when a PDF is asked for
-
-    return HTML(string=html_document).write_pdf(pdf_variant="pdf/ua-1")
+    return html_to_pdf(html_document)

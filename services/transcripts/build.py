@@ -29,6 +29,7 @@ from psycopg.types.json import Jsonb
 
 from tenants import csv_safe
 from services.lib.formatting import london
+from services.lib.pdf import html_to_pdf
 from services.live.queries import poll_counts
 from services.engagement.reasons import REJECTION_REASONS
 from services.screening.flags import redact_contact_details as clean
@@ -192,9 +193,7 @@ def render_outputs(data: dict) -> Built:
     html = render_template("transcripts/_body.html", **context)
     text = render_template("transcripts/transcript.txt", **context) + "\n"
     document = render_template("transcripts/pdf.html", **context)   # includes the same fragment
-    from weasyprint import HTML  # heavy import: only in the process that builds
-
-    pdf = HTML(string=document).write_pdf(pdf_variant="pdf/ua-1")
+    pdf = html_to_pdf(document)
     return Built(html=html, text=text, json=json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                  csv=_csv(data), pdf=pdf, figures=data["figures"])
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from services.lib.formatting import london
 from services.lib.i18n import current_lang, localized
+from services.lib.pdf import html_to_pdf
 from services.lib.tenant_settings import tenant_settings
 from services.residents.strings import signposting
 from services.web.residents.blueprint import bp
@@ -83,9 +84,7 @@ def poster_pdf(room: dict, tenant_name: str) -> bytes:
         when=f"{london(room['starts_at'])} – {london(room['ends_at'], 'time')}", lang=current_lang(),
         qr=_qr(room).svg_data_uri(scale=12, border=4), link=short_url(room).split("://", 1)[1],
         signposting=signposting(room), primary=primary, on_primary=TEXT_ON_PRIMARY)
-    from weasyprint import HTML  # heavy import: only when a poster is asked for
-
-    return HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")
+    return html_to_pdf(html)
 
 
 @bp.get("/rooms/<room_id>/poster.pdf")
