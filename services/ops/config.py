@@ -56,7 +56,7 @@ class Config:
     vat_rate_bp: int = 2000          # VAT in basis points (VAT_RATE=20 or 17.5 percent)
     live_connections_per_ip: int = 500
     live_events_per_second: int = 10
-    screening_model: str = "embedding-v1"
+    screening_model: str = "embedding-v2"
     captions_queue: str = DEFAULT_CAPTIONS_QUEUE
     extra: dict = field(default_factory=dict)
 
@@ -174,7 +174,7 @@ def load_config(environ: dict | None = None) -> Config:
         vat_rate_bp=_vat_rate(env.get("VAT_RATE", "20")),
         live_connections_per_ip=live_connections_per_ip,
         live_events_per_second=live_events_per_second,
-        screening_model=env.get("SCREENING_MODEL", "embedding-v1"),
+        screening_model=env.get("SCREENING_MODEL", "embedding-v2"),
         captions_queue=_captions_queue(env),
     )
 

@@ -18,7 +18,7 @@ def _embedding_screen() -> SafetyScreen:
     return EmbeddingScreen()
 
 
-ENGINES: dict[str, Callable[[], SafetyScreen]] = {"phrases-v0": PhraseScreen, "embedding-v1": _embedding_screen}
+ENGINES: dict[str, Callable[[], SafetyScreen]] = {"phrases-v0": PhraseScreen, "embedding-v2": _embedding_screen}
 
 
 def load_screen(name: str) -> SafetyScreen:

@@ -1,5 +1,5 @@
 """Measure a screening engine on labelled messages (by default the held-out set):
-`python -m services.screening.evaluate [--file tests/data/screening/heldout.jsonl] [--engine embedding-v1]`
+`python -m services.screening.evaluate [--file tests/data/screening/heldout.jsonl] [--engine embedding-v2]`
 prints, per language and overall, precision and recall per class, the false-alarm rate on
 ordinary messages, how many danger messages got some guidance, and the cost per message.
 """
@@ -76,7 +76,7 @@ def table(groups: dict[str, dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", type=Path, default=HELDOUT)
-    parser.add_argument("--engine", default="embedding-v1")
+    parser.add_argument("--engine", default="embedding-v2")
     parser.add_argument("--misses", action="store_true", help="also list every wrong answer")
     args = parser.parse_args()
     outcomes = run(args.engine, load_examples(args.file))

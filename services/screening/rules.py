@@ -42,7 +42,7 @@ EMERGENCY_CUES: dict[str, re.Pattern] = {
                      r"\bladd (?:fi|ni|hi|fo|e)\b", r"\b[bp]rifo\b", r"\bymladd\b", r"\bbygwth\b"),
     "fire": _cue(r"\bon fire\b", r"\bset fire\b", r"\bfire (?:in|at|upstairs|downstairs)\b", r"\bflames?\b",
                  r"\bsmoke (?:pouring|coming|everywhere)\b", r"\bburning\b", r"\bsmell (?:of )?(?:gas|smoke)\b",
-                 r"\bar d[âa]n\b", r"\btân\b", r"\bfflamau\b", r"\bmwg\b", r"\bllosgi\b"),
+                 r"\bar d[âa]n\b", r"(?<!gwasanaeth )\btân\b", r"\bfflamau\b", r"\bmwg\b", r"\bllosgi\b"),
     "medical": _cue(r"\bnot breathing\b", r"\bcan'?t breathe\b", r"\bcollapsed\b", r"\bunconscious\b",
                     r"\bbleeding (?:badly|heavily|a lot|everywhere)\b", r"\bblood everywhere\b", r"\bnot moving\b", r"\bnot responding\b", r"\bunresponsive\b", r"\bgoing floppy\b",
                     r"\bddim yn ymateb\b", r"\bfitting\b", r"\bseizure\b", r"\bgoing (?:grey|blue)\b",
@@ -89,6 +89,7 @@ REPORT_CRIME_CUES: dict[str, re.Pattern] = {
                  r"\bearlier (?:today|this week)\b", r"\bthis morning\b", r"\bovernight\b", r"\blong gone\b",
                  r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday) (?:night|morning|afternoon|evening)\b",
                  r"\bin (?:january|february|march|april|may|june|july|august|september|october|november|december)\b",
+                 r"\blast (?:summer|winter|spring|autumn|christmas|bonfire night)\b", r"\bllynedd\b",
                  r"\bneithiwr\b", r"\bddoe\b", r"\bwythnos (?:diwethaf|dwetha)\b", r"\bbore ma\b", r"\bn[ôo]l\b"),
     "reporting": _cue(r"\breport\w*\b", r"\bcrime number\b", r"\bwho do i tell\b", r"\bwhat do i do\b",
                       r"\briportio\b", r"\badrodd\b", r"\brhoi gwybod\b"),
@@ -104,15 +105,24 @@ NOT_HAPPENING = _cue(
     r"\ball sorted\b", r"\bsorted now\b", r"\bwas solved\b", r"\bgot (?:it|them|her \w+|his \w+|my \w+) back\b",
     r"\bthanks to (?:your|the) (?:team|officers)\b", r"\bhuge thanks\b", r"\bbudget\b", r"\bprecept\b",
     r"\bbeth (?:petai|os|fyddai)\b", r"\bystadegau\b", r"\bffigurau\b", r"\bfaint o\b", r"\bpolisi\b",
-    r"\bhunllef\b", r"\bstrategaeth\b", r"\bcyllideb\b", r"\bpraesept\b")
+    r"\bhunllef\b", r"\bstrategaeth\b", r"\bcyllideb\b", r"\bpraesept\b",
+    # safe for now, said outright: a worry to act on, not a 999 call
+    r"\b(?:i'?m|im|he'?s|hes|she'?s|shes|they'?re|we'?re) safe (?:now|right now|for now|at the moment)\b",
+    r"\bat home with \w+ now and safe\b", r"\bnot going to do anything\b", r"\bwon'?t do anything\b",
+    r"\bnever (?:hit|hurt|touched) me\b", r"\bcalmer (?:now|at the moment)\b", r"\bdim heno\b",
+    r"\bddim am (?:wneud|neud) dim\b",
+    # training, idioms and hypotheticals that name a danger without one
+    r"\bfirst aid\b", r"\bcymorth cyntaf\b", r"\bwas it ever\b", r"\b(?:was|is|it'?s) (?:murder|carnage)\b",
+    r"\bfy lladd i\b", r"\bbe fysa\b", r"\bbeth fyddai\b", r"\btasa\b", r"\bos (?:bysa|byddai|fysa)\b",
+    r"\bbe ddylwn i\b", r"\bbeth ddylwn i\b")
 
 FEATURE_NAMES = (*EMERGENCY_CUES, *SAFEGUARDING_CUES, *REPORT_CRIME_CUES, "not_happening")
 
 # cue pairs (or single cues) that mean someone is at risk now, whatever the model says. A crime or
 # a fire told as past ("last night", "on saturday night") is a report; a body in danger is not.
 _DECISIVE_UNLESS_PAST = (("weapon", "right_now"), ("break_in", "right_now"), ("violence", "right_now"),
-                         ("violence", "weapon"), ("fire",))
-_DECISIVE = (("medical",), ("overdose",), ("suicide", "right_now"), ("suicide_act",), ("missing", "right_now"))
+                         ("violence", "weapon"), ("fire",), ("medical",))
+_DECISIVE = (("overdose",), ("suicide", "right_now"), ("suicide_act",), ("missing", "right_now"))
 
 
 @dataclass(frozen=True)

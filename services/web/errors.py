@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import jsonify, make_response, render_template, request
+from flask import g, jsonify, make_response, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
@@ -20,6 +20,7 @@ from tenants.errors import DomainError, ValidationFailed
 log = logging.getLogger(__name__)
 
 
+ERROR_PAGE_FLAG = "rendering_error_page"   # lets the page's branding fall back to the defaults
 CSRF_EXPIRED = N_("This form has expired. Go back, reload the page and try again.")
 # Our own words for every status, so no page shows Werkzeug's English description.
 HTTP_MESSAGES = {400: N_("We could not read that request. Go back, reload the page and try again."),
@@ -39,6 +40,7 @@ def wants_json() -> bool:
 
 def _page(status: int, message: str):
     message = gettext(message) if message else ""
+    setattr(g, ERROR_PAGE_FLAG, True)
     try:
         return make_response(render_template("error.html", status=status, message=message))
     except Exception:  # e.g. a malformed Host header leaves no URL adapter, so the page cannot build its links

@@ -17,7 +17,7 @@ from tests.support.servers import ROOT
 
 
 def caught_held_out_emergencies(lang: str, count: int) -> list[str]:
-    screen = engine.use("embedding-v1")
+    screen = engine.use("embedding-v2")
     texts = [e.text for e in load_examples(HELDOUT) if e.label == "emergency" and e.lang == lang]
     return [t for t in texts if screen.classify(t, lang).category == "emergency" and len(t) <= 1000][:count]
 
@@ -90,7 +90,7 @@ def test_the_page_without_javascript_shows_the_guidance_above_the_composer(app_c
 
 @pytest.mark.parametrize("extra_env, fragment", [
     ({"SCREENING_MODEL": "gpt-9"}, "SCREENING_MODEL='gpt-9' is not a known screening engine"),
-    ({"PYTHONPATH": "{broken}"}, "SCREENING_MODEL=embedding-v1 cannot load"),
+    ({"PYTHONPATH": "{broken}"}, "SCREENING_MODEL=embedding-v2 cannot load"),
 ])
 @pytest.mark.parametrize("process", ["web", "live"])
 def test_a_missing_or_broken_model_stops_start_up_with_one_line(env, tmp_path, extra_env, fragment, process):

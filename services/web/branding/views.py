@@ -6,6 +6,7 @@ import hashlib
 
 from flask import abort, g, make_response, request, url_for
 
+from services.web.errors import ERROR_PAGE_FLAG
 from services.web.tenant_routes import tenant_blueprint
 from tenants.branding import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULTS, parse_hex, tenant_settings, to_hex
 from tenants.db import tenant_scope
@@ -35,15 +36,18 @@ def css_response(css: str, *, immutable: bool):
 
 
 def current_branding() -> dict:
-    """The tenant's settings, read once per request (the defaults if the database is unavailable,
-    so an error page can still render)."""
+    """The tenant's settings, read once per request. Only an error page falls back to the defaults
+    when the database is unavailable; any other page fails with the 503 rather than show the
+    tenant's residents someone else's colours and wording."""
     cached = request.environ.get(ENVIRON_KEY)
     if cached is None or cached[0] != g.tenant.id:
         try:
             with tenant_scope(g.tenant.id) as tx:
                 cached = (g.tenant.id, tenant_settings(tx))
         except Unavailable:
-            return DEFAULTS
+            if g.get(ERROR_PAGE_FLAG):
+                return DEFAULTS
+            raise
         request.environ[ENVIRON_KEY] = cached
     return cached[1]
 
