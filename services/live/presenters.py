@@ -16,7 +16,15 @@ def staff_question(q: dict, display_name: str) -> dict:
             "assigned_to": str(q["assigned_to"]) if q["assigned_to"] else None,
             "rejection_reason": q["rejection_reason"],
             "merged_into": str(q["merged_into"]) if q.get("merged_into") else None,
-            "safety": safety_reading(q)}
+            "safety": safety_reading(q), "priority": queue_priority(q)}
+
+
+_PRIORITY = {"emergency": 0, "safeguarding": 1, "report_crime": 2}
+
+
+def queue_priority(q: dict) -> int:
+    """The moderator's "flagged first" order: screened dangers, then other flags, then the rest."""
+    return _PRIORITY.get(q.get("safety_category") or "none", 3 if q["flags"] else 4)
 
 
 _SAFETY_WORDING = {

@@ -1,16 +1,20 @@
 // Staff live pages (moderation queue and host view): staff and room streams, and every
 // command form upgraded from a page post to a Socket.IO event with an acknowledgement.
 import { EventStream, connect, resumeVia, makeAnnouncer, fill, cloneTemplate, showConnection } from './live.js';
+import { ModerationQueue, timedArrival } from './queue.js';
 
 const root = document.getElementById('staff-live');
 const page = root.dataset.page;
 const announce = makeAnnouncer(root.querySelector('[data-field="announcer"]'));
+const queueTools = root.querySelector('[data-queue-tools]');
+const moderationQueue = queueTools && new ModerationQueue(document.getElementById('queue'), queueTools);
 
 function giveIds(node, qid) {
   for (const el of node.querySelectorAll('[data-id-prefix]')) el.id = `${el.dataset.idPrefix}-${qid}`;
   for (const label of node.querySelectorAll('[data-label-for]')) label.htmlFor = `${label.dataset.labelFor}-${qid}`;
   for (const input of node.querySelectorAll('[data-field="question-id"]')) input.value = qid;
   node.dataset.questionId = qid;
+  if (node.hasAttribute('aria-labelledby')) node.setAttribute('aria-labelledby', `by-${qid}`);
   return node;
 }
 
@@ -20,6 +24,7 @@ function findQuestion(container, id) {
 
 // --- moderation page ---------------------------------------------------------------------
 function placeQueueItem(q) {
+  if (!moderationQueue) return;
   const queue = document.getElementById('queue');
   const decided = document.getElementById('decided');
   let node = findQuestion(queue, q.id) || findQuestion(decided, q.id);
@@ -35,14 +40,20 @@ function placeQueueItem(q) {
   }));
   const edit = node.querySelector('textarea[name="body"][data-id-prefix="edit"]');
   if (edit && !edit.value) edit.value = q.body;
-  node.dataset.status = q.status;
-  (q.status === 'pending' ? queue : decided).append(node);
+  Object.assign(node.dataset, { status: q.status, asked: q.created_at, priority: q.priority });
+  if (q.status === 'pending') {
+    moderationQueue.place(node);
+  } else {
+    if (document.activeElement === node) moderationQueue.moveFocus(node, 1);
+    node.tabIndex = -1;
+    decided.append(node);
+  }
   fill(root, { 'pending-count': queue.children.length });
 }
 
 const staffHandlers = {
   'question.submitted': (d) => {
-    placeQueueItem(d);
+    timedArrival(() => placeQueueItem(d));
     if (d.safety) announce(`${d.safety.summary.split(',')[0]}: new question from ${d.display_name}. Check it first.`);
     else if (d.status === 'pending') announce(`New question from ${d.display_name}.`);
   },
@@ -63,16 +74,33 @@ const staffHandlers = {
   },
 };
 
-// New published questions become choices for "merge as duplicate".
-function offerForMerge(q) {
-  for (const select of document.querySelectorAll('select[data-published-questions]')) {
-    if ([...select.options].some((o) => o.value === q.id)) continue;
+// Published questions are the choices for "merge as duplicate". A card's list is brought up to
+// date when its "More actions" opens, not on every publish: 500 cards are 500 selects.
+const mergeTemplate = document.getElementById('tpl-queue-item');
+const mergeChoices = new Map(mergeTemplate
+  ? [...mergeTemplate.content.querySelectorAll('select[data-published-questions] option')].map((o) => [o.value, o.textContent])
+  : []);
+
+function offerMergeChoices(select) {
+  const present = new Set([...select.options].map((o) => o.value));
+  for (const [id, text] of mergeChoices) {
+    if (present.has(id)) continue;
     const option = document.createElement('option');
-    option.value = q.id;
-    option.textContent = q.body.length > 80 ? `${q.body.slice(0, 77)}...` : q.body;
+    option.value = id;
+    option.textContent = text;
     select.append(option);
   }
 }
+
+function offerForMerge(q) {
+  mergeChoices.set(q.id, q.body.length > 80 ? `${q.body.slice(0, 77)}...` : q.body);
+  for (const select of document.querySelectorAll('details[open] select[data-published-questions]')) offerMergeChoices(select);
+}
+
+root.addEventListener('toggle', (event) => {
+  const select = event.target.open && event.target.querySelector?.('select[data-published-questions]');
+  if (select) offerMergeChoices(select);
+}, true);
 
 // --- host view -----------------------------------------------------------------------------
 function publishedNode(q) {
