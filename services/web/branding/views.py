@@ -38,7 +38,7 @@ def css_response(css: str, *, immutable: bool):
 def current_branding() -> dict:
     """The tenant's settings, read once per request. Only an error page falls back to the defaults
     when the database is unavailable; any other page fails with the 503 rather than show the
-    tenant's residents someone else's colours and wording."""
+    tenant's residents the default colours and wording in place of their own."""
     cached = request.environ.get(ENVIRON_KEY)
     if cached is None or cached[0] != g.tenant.id:
         try:
