@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 
 from services.captions.stream import MAX_CHUNK_BYTES
 
@@ -19,6 +19,12 @@ class PcmBytes(fields.Field):
 class AudioChunkSchema(Schema):
     class Meta:
         unknown = EXCLUDE
+
+    @pre_load
+    def an_object(self, data, **kwargs):
+        if not isinstance(data, dict):
+            raise ValidationError(str(BAD_AUDIO), field_name="_schema")
+        return data
 
     audio = PcmBytes(load_default=None)
     end = fields.Boolean(load_default=False)

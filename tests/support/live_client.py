@@ -69,6 +69,7 @@ class LiveClient:
         self.my_questions: list[dict] = []
         self.my_state: dict | None = None
         self.presence: list[int] = []
+        self.partials: list[dict] = []     # caption_partial: live captions still being spoken
         self._cond = threading.Condition()
         self.connects = 0
         # Like live.js: reconnect by itself after a lost transport, resuming from the last seen event.
@@ -83,6 +84,7 @@ class LiveClient:
             "my_question": lambda q: self._add(self.my_questions, [q]),
             "my_state": lambda s: self._set_state(s),
             "presence": lambda p: self._add(self.presence, [p["count"]]),
+            "caption_partial": lambda c: self._add(self.partials, [c]),
         }.items():
             self.sio.on(name, handler)
 
