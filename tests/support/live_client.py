@@ -70,6 +70,7 @@ class LiveClient:
         self.my_state: dict | None = None
         self.presence: list[int] = []
         self.partials: list[dict] = []     # caption_partial: live captions still being spoken
+        self.final_arrivals: list[float] = []   # time.time() of each caption.final (the benchmark)
         self._cond = threading.Condition()
         self.connects = 0
         # Like live.js: reconnect by itself after a lost transport, resuming from the last seen event.
@@ -90,6 +91,8 @@ class LiveClient:
 
     def _add(self, target: list, items: list) -> None:
         with self._cond:
+            if target is self.room_events:
+                self.final_arrivals.extend(time.time() for e in items if e.get("type") == "caption.final")
             target.extend(items)
             self._cond.notify_all()
 

@@ -39,11 +39,11 @@ export function captionsPanel(panel, { controls = true } = {}) {
     setSize(remembered(SIZE_KEY, panel.dataset.size));
     setHidden(remembered(HIDDEN_KEY, '0') === '1');
     panel.querySelector('[data-captions-controls]').hidden = false;
+    for (const button of panel.querySelectorAll('[data-captions-size]')) {
+      button.addEventListener('click', () => setSize(Number(panel.dataset.size) + Number(button.dataset.captionsSize)));
+    }
+    toggle.addEventListener('click', () => setHidden(!body.hidden));
   }
-  for (const button of panel.querySelectorAll('[data-captions-size]')) {
-    button.addEventListener('click', () => setSize(Number(panel.dataset.size) + Number(button.dataset.captionsSize)));
-  }
-  toggle.addEventListener('click', () => setHidden(!body.hidden));
 
   const keepNewestInView = () => { lines.scrollTop = lines.scrollHeight; };
   return {
