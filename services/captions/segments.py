@@ -124,6 +124,7 @@ class Segmenter:
         piece = self._piece("final", self.speech_from, end_frame)
         self.speech_from = None
         self._drop_to(end_frame)
+        self.scanned = 0   # look again from the cut, exactly as a worker restarted from this checkpoint would
         return piece
 
     def _drop_to(self, frame: int) -> None:
