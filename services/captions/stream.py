@@ -11,7 +11,7 @@ import redis as redis_module
 
 SAMPLE_RATE = 16000
 MAX_CHUNK_BYTES = 32000          # one second of 16 kHz 16-bit mono: browsers send 250-500 ms
-STREAM_MAXLEN = 2400             # about 10 minutes of 250 ms chunks: more than any worker restart
+STREAM_MAXLEN = 480              # about 2 minutes of 250 ms chunks (4 MB a room): more than a worker restart
 LEASE_SECONDS = 10
 ACTIVE = "captions:active"       # hash: room id -> tenant id
 

@@ -129,16 +129,10 @@ def main(argv=None) -> int:
            "SECRET_KEY": "bench-secret-key-for-townhall-0123456789abcdef", "LOG_LEVEL": "WARNING",
            "SOCKETIO_CHANNEL": f"townhall-bench-{uuid.uuid4().hex[:8]}", "MEDIA_DIR": str(tmp / "media"),
            "LIVE_CONNECTIONS_PER_IP": "0"}
-    if args.worker_core is not None:   # and onnxruntime's threads with it
-        env["OMP_NUM_THREADS"] = "1"
     app = create_app(load_config(env), process="web")
     live = start_server("live", env, tmp)
-    worker = start_captions_worker(env, tmp, name="captions-bench")
+    worker = start_captions_worker(env, tmp, name="captions-bench", cpu=args.worker_core)
     worker_proc, live_proc = psutil.Process(worker.proc.pid), psutil.Process(live.proc.pid)
-    if args.worker_core is not None:
-        worker_proc.cpu_affinity([args.worker_core])
-        for thread in worker_proc.threads():
-            psutil.Process(thread.id).cpu_affinity([args.worker_core]) if psutil.pid_exists(thread.id) else None
     stop = threading.Event()
     try:
         with app.app_context():

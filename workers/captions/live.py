@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 STATE_EVERY = 2.0        # seconds between reads of the rooms' states
 BLOCK_MS = 200
+BEHIND_CHUNKS = 4        # 250 ms chunks read at once above which partial lines are skipped
 
 
 class Room:
@@ -42,6 +43,7 @@ class Room:
         self.segmenter = Segmenter(sample)
         self.entries: deque = deque()         # (entry id, end sample) read, not yet wholly in final lines
         self.checkpoint_entry = entry
+        self.behind = False
 
 
 class LiveCaptioner:
@@ -84,6 +86,9 @@ class LiveCaptioner:
         for key, entries in replies or []:
             room = self.rooms.get(key.decode().rsplit(":", 1)[1])
             if room is not None:
+                # more than a second of this room's audio waiting: the worker is behind, so it
+                # skips partial lines (finals are never skipped) until it has caught up
+                room.behind = len(entries) > BEHIND_CHUNKS
                 for entry_id, fields in entries:
                     self._take(client, room, entry_id.decode(), fields)
 
@@ -115,6 +120,8 @@ class LiveCaptioner:
             self._decode(client, room, piece)
 
     def _decode(self, client, room: Room, piece: Piece) -> None:
+        if piece.kind == "partial" and room.behind:
+            return
         text = " ".join(c.text for c in self.engine.transcribe(piece.samples, stream.SAMPLE_RATE))
         if piece.kind == "partial":
             actions.send_partial(room.room_id, piece.start, piece.end, text)
