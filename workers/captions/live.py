@@ -3,8 +3,8 @@ so a room's audio is decoded in order by one process while the live processes on
 
 Each loop: renew the lease of every room being captioned (services/captions/stream.py), read new
 audio from those rooms' Redis streams (XREAD, blocking 200 ms), segment it by voice activity,
-decode each phrase with the offline engine (partials each second, a final line at its end), store
-final lines through the room event log, then checkpoint (the last stream entry wholly decoded and
+decode each phrase with the offline engine (every room's final lines first, then the newest
+partial line of each), store final lines through the room event log, then checkpoint (the last stream entry wholly decoded and
 the first sample not yet in a final line). A restarted worker reads again from the checkpoint: the
 same phrases come out with the same ids, and the database refuses the copies. When a room is no
 longer live its open phrase is finished and its lines become the recording's WebVTT.
@@ -83,6 +83,7 @@ class LiveCaptioner:
             return
         replies = client.xread({stream.stream_key(r.room_id): r.last_id for r in self.rooms.values()},
                                count=40, block=BLOCK_MS)
+        work: list[tuple[Room, Piece]] = []
         for key, entries in replies or []:
             room = self.rooms.get(key.decode().rsplit(":", 1)[1])
             if room is not None:
@@ -90,7 +91,20 @@ class LiveCaptioner:
                 # skips partial lines (finals are never skipped) until it has caught up
                 room.behind = len(entries) > BEHIND_CHUNKS
                 for entry_id, fields in entries:
-                    self._take(client, room, entry_id.decode(), fields)
+                    work += [(room, piece) for piece in self._take(room, entry_id.decode(), fields)]
+        # every room's final lines first (in each room's order), then only the newest partial line of
+        # each room that has no later final: one room's partial never delays another's final
+        for room, piece in work:
+            if piece.kind == "final":
+                self._decode(client, room, piece)
+        newest: dict[str, tuple[Room, Piece]] = {}
+        for room, piece in work:
+            if piece.kind == "final":
+                newest.pop(room.room_id, None)
+            elif not room.behind:
+                newest[room.room_id] = (room, piece)
+        for room, piece in newest.values():
+            self._decode(client, room, piece)
 
     def _claim_rooms(self, client) -> None:
         active = stream.active_rooms(client)
@@ -106,7 +120,7 @@ class LiveCaptioner:
             self.rooms.pop(room_id)
 
     # --- one chunk ------------------------------------------------------------------------------
-    def _take(self, client, room: Room, entry_id: str, fields: dict) -> None:
+    def _take(self, room: Room, entry_id: str, fields: dict) -> list[Piece]:
         at = int(fields[b"at"])
         pcm = fields.get(b"pcm", b"")
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
@@ -116,8 +130,7 @@ class LiveCaptioner:
         pieces = room.segmenter.feed(at, samples)
         if fields.get(b"end") == b"1":
             pieces += room.segmenter.flush()
-        for piece in pieces:
-            self._decode(client, room, piece)
+        return pieces
 
     def _decode(self, client, room: Room, piece: Piece) -> None:
         if piece.kind == "partial" and room.behind:
@@ -128,10 +141,10 @@ class LiveCaptioner:
             return
         with tenant_scope(room.tenant_id) as tx:
             actions.record_final(tx, room.room_id, piece.start, piece.end, text, self.engine.name)
-        self._checkpoint(client, room)
+        self._checkpoint(client, room, piece.end)
 
-    def _checkpoint(self, client, room: Room) -> None:
-        done = room.segmenter.checkpoint
+    def _checkpoint(self, client, room: Room, done: int) -> None:
+        """After a final line ending at sample `done` (the segmenter may already be further on)."""
         while room.entries and room.entries[0][1] <= done:
             room.checkpoint_entry = room.entries.popleft()[0]
         stream.write_checkpoint(client, room.room_id, room.checkpoint_entry, done)
