@@ -22,6 +22,7 @@ from services.live.tokens import LiveIdentity
 from services.media import actions as media_actions
 from services.reminders import links
 from services.residents import registrations
+from services.residents.actions import join_room
 from services.lib.validation import load
 from tenants import auth, branding, platform
 from tenants import staff as staff_actions
@@ -127,6 +128,10 @@ def furnish(world: RoomWorld, pub: str, priv: str, *, question: dict, poll: dict
         live_actions.escalate_question(tx, world.moderator, escalated["id"], f"{priv} note")
         area = neighbourhoods.create_neighbourhood(tx, admin, f"{pub} neighbourhood")
         neighbourhoods.target(tx, admin, area["id"], world.room["id"])
+        asker = join_room(tx, world.room["id"], f"{pub} asker", "203.0.113.8")
+        grouped = live_actions.submit_question(tx, asker, f"{priv} grouped question one")
+        similar = live_actions.submit_question(tx, asker, f"{priv} grouped question one again")
+        assert similar["group_id"] == grouped["id"], "moderator assist should group these two"
         theme = themes.create_theme(tx, admin, f"{priv} theme", "priority")
         themes.tag_question(tx, admin, question["id"], [theme["id"]])
         themes.tag_poll(tx, admin, poll["id"], [theme["id"]])
@@ -145,5 +150,5 @@ def furnish(world: RoomWorld, pub: str, priv: str, *, question: dict, poll: dict
            "media_id": [media["id"]], "invoice_id": [invoice["id"]], "export_id": [export["id"]],
            "tenant_id": [tenant_id], "logo_sha": [logo], "neighbourhood_slug": [area["slug"]],
            "tenant_slug": [world.tenant.slug], "short_code": [closed.room["short_code"]],
-           "closed_room_id": [closed.room["id"]]}
+           "closed_room_id": [closed.room["id"]], "group_id": [grouped["id"]]}
     return Estate({k: [str(v) for v in vs] for k, vs in ids.items()}, links)
