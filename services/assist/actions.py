@@ -35,6 +35,9 @@ def group_on_arrival(tx: Tx, question: dict) -> tuple[str, str, float] | None:
     engine = get_engine()
     if engine is None or (question.get("safety_category") or "none") != "none":
         return None     # a possible emergency or crime report keeps its own card, first in "flagged" order
+    if not tx.value("select coalesce((settings->>'assist_grouping')::boolean, true) from tenants where id = %s",
+                    [tx.tenant_id]):
+        return None     # the tenant turned grouping off (tenant setting `assist_grouping`)
     started = perf_counter()
     try:
         vector = engine.embed([question["body"]])[0]

@@ -240,6 +240,8 @@ def showcase(app) -> Showcase:
             live.approve_question(tx, moderator, asked["id"])
             live.answer_question(tx, host, asked["id"], "Yes: two extra patrols from next month.")
             live.submit_question(tx, sam, "How do I join Neighbourhood Watch?")
+            jo = join_room(tx, live_id, "Jo", "203.0.113.10")
+            live.submit_question(tx, jo, "how do i join neighbourhood watch??")   # a group of similar questions
             off_topic = live.submit_question(tx, sam, "What about the bins?")
             live.reject_question(tx, moderator, off_topic["id"], "off_topic")
             live.post_announcement(tx, host, live_id, "We will take questions for one hour.")
