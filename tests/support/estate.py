@@ -23,6 +23,8 @@ from services.media import actions as media_actions
 from services.reminders import links
 from services.residents import registrations
 from services.residents.actions import join_room
+from services.rooms.actions import change_state
+from services.assist.suggestions import suggest_for_room
 from services.lib.validation import load
 from tenants import auth, branding, platform
 from tenants import staff as staff_actions
@@ -140,6 +142,13 @@ def furnish(world: RoomWorld, pub: str, priv: str, *, question: dict, poll: dict
         presence.record_connect(LiveIdentity(tenant_id, world.room["id"], "resident", participant["id"]))
         media = attach_recording(tx, world, f"{pub} recording", f"{pub} caption")
         logo = branding.set_logo(tx, admin, logo_png())
+    suggested = another_room(world, "live", title=f"{pub} suggested chat")
+    with tenant_scope(tenant_id) as tx:
+        resident = join_room(tx, suggested.room["id"], f"{pub} theme asker", "203.0.113.8")
+        tagged_later = live_actions.submit_question(tx, resident, f"{priv} theme question")
+        live_actions.approve_question(tx, world.moderator, tagged_later["id"])
+        change_state(tx, admin, suggested.room["id"], "closed", tenant_state="active")
+    assert suggest_for_room(tenant_id, suggested.room["id"]) == "suggested"
     presence.flush_metering()   # the live process writes connection rows in batches
     closed = closed_room_with_transcript(world, pub)
     invoice = last_months_invoice(world.tenant)
