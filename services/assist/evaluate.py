@@ -89,6 +89,17 @@ def theme_accuracy(tuning: list[dict], heldout: list[dict], vectors, engine, wit
     return sum(labels[p[0]] == r["theme"] for p, r in zip(picks, heldout)) / len(heldout)
 
 
+def suggestion_coverage(heldout: list[dict], vectors, engine) -> dict:
+    """With theme names alone (a tenant's first closed chat): the share of held-out questions that
+    get a suggestion at SUGGEST_FLOOR, and how often it is right."""
+    labels = sorted(THEME_NAMES)
+    protos = themes.prototypes(engine.embed([THEME_NAMES[k] for k in labels]), [np.zeros((0,))] * len(labels))
+    picks = themes.suggest(np.stack([vectors[r["id"]] for r in heldout]), protos)
+    made = [(p, r) for p, r in zip(picks, heldout) if p is not None]
+    return {"floor": themes.SUGGEST_FLOOR, "suggested_share": len(made) / len(heldout),
+            "right_when_suggested": sum(labels[p[0]] == r["theme"] for p, r in made) / len(made) if made else 0.0}
+
+
 def measure(engine=None) -> dict:
     from services.assist.engine import get_engine
 
@@ -118,6 +129,7 @@ def measure(engine=None) -> dict:
         "heldout_english": grouped([r for r in heldout if r["lang"] == "en"], vectors, thresholds),
         "theme_top1_names_only": theme_accuracy(tuning, heldout, vectors, engine, with_examples=False),
         "theme_top1_with_tagged_examples": theme_accuracy(tuning, heldout, vectors, engine, with_examples=True),
+        "theme_suggestions_names_only": suggestion_coverage(heldout, vectors, engine),
         "embed_ms_p50": float(np.percentile(timings, 50)), "embed_ms_p95": float(np.percentile(timings, 95)),
         "model_load_ms": load_ms, "model_rss_mb": rss_model,
     }

@@ -124,3 +124,42 @@ def test_another_tenants_embeddings_and_groups_are_invisible(app_ctx, make_world
         import pytest
         with pytest.raises(NotFound):
             split_question(tx, mine.moderator, mine.room["id"], q["id"])
+
+
+def test_grouping_cost_on_arrival_in_a_busy_room(app_ctx, make_world, monkeypatch):
+    """What grouping adds to the submit path (embedding, comparing with up to a room's 300
+    earlier questions, storing) measured around `group_on_arrival`. The approve path does none
+    of it. Printed for docs/assist.md."""
+    import statistics
+    import time
+
+    from services.assist import actions as assist_actions
+    from services.assist.evaluate import load
+    from services.live import actions as live_actions
+
+    spent: list[float] = []
+    real = assist_actions.group_on_arrival
+
+    def timed(tx, question):
+        started = time.perf_counter()
+        try:
+            return real(tx, question)
+        finally:
+            spent.append((time.perf_counter() - started) * 1000)
+    monkeypatch.setattr(live_actions, "group_on_arrival", timed)
+    world = make_world()
+    texts = [r["text"] for r in load()][:300]
+    residents = [world.join(f"Resident {n}", ip=f"198.51.100.{n % 250}") for n in range(len(texts) // 5 + 1)]
+    for n, body in enumerate(texts):
+        with tenant_scope(world.tenant.id) as tx:
+            live_actions.submit_question(tx, residents[n // 5], body)
+    late = sorted(spent[-50:])
+    spent.sort()
+    p50, p95 = statistics.median(spent), spent[int(0.95 * (len(spent) - 1))]
+    print(f"grouping on arrival ms over {len(spent)} questions: p50 {p50:.1f} p95 {p95:.1f}; "
+          f"last 50 (250-300 in the room) p95 {late[int(0.95 * 49)]:.1f}")
+    with tenant_scope(world.tenant.id) as tx:
+        grouped = tx.value("select count(*) from questions where room_id = %s and group_id is not null",
+                           [world.room["id"]])
+    print(f"questions grouped: {grouped} of {len(texts)}")
+    assert p95 < 100
