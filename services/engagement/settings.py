@@ -7,7 +7,9 @@
 - `crime_reporting_url`: the force's online crime-reporting page, shown with 101 to a resident
   whose message reads as a crime report (services/screening);
 - `rejection_reasons`: `{"disabled": [codes], "texts": {code: text}, "signpost": text}`: which
-  built-in reason codes moderators may use and what the resident is told.
+  built-in reason codes moderators may use and what the resident is told;
+- `assist_grouping`: whether moderator assist groups similar questions in the queue (default
+  true; services/assist, docs/assist.md).
 """
 from __future__ import annotations
 

@@ -39,6 +39,31 @@ class Encoder:
             return np.stack([np.asarray(self._model.query(text), dtype=np.float32) for text in texts])
 
 
+def off_the_loop(fn, *args):
+    """Run encoder work in the process's one native worker thread when gevent has patched
+    threading (the encoder releases the GIL, so sockets keep being served meanwhile), else here.
+    One thread for every caller (screening and assist): the encoder's lock is a gevent lock once
+    threading is patched, and gevent locks contended between native threads deadlock."""
+    pool = _gevent_pool()
+    return fn(*args) if pool is None else pool.apply(fn, args)
+
+
+_pools: list = []
+
+
+def _gevent_pool():
+    try:
+        from gevent.monkey import is_module_patched
+        from gevent.threadpool import ThreadPool
+    except ImportError:
+        return None
+    if not is_module_patched("threading"):
+        return None
+    if not _pools:
+        _pools.append(ThreadPool(1))
+    return _pools[0]
+
+
 _shared: list[Encoder] = []
 _shared_lock = threading.Lock()
 

@@ -8,6 +8,7 @@ import psycopg
 from flask_babel import force_locale, get_locale, gettext as _
 from psycopg.types.json import Jsonb
 
+from services.assist.actions import group_on_arrival
 from services.lib import ratelimit
 from tenants.ids import parse_uuid
 from services.rooms import broadcast
@@ -59,6 +60,7 @@ def submit_question(tx: Tx, participant: dict, body: str) -> dict:
          flags, in_advance, datetime.now(timezone.utc) if publish_now else None,
          verdict.category, verdict.confidence, list(verdict.signals)])
     tx.execute("update participants set last_question_at = now() where id = %s", [participant["id"]])
+    group_on_arrival(tx, question)
     name = participant["display_name"]
     append_staff_event(tx, room["id"], "question.submitted", staff_question(question, name))
     if publish_now:

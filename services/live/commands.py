@@ -9,7 +9,7 @@ from typing import Any, Callable
 from marshmallow import Schema
 
 from services.engagement.themes import tag_poll, tag_question
-from services.live import actions, schemas
+from services.live import actions, groups, schemas
 from services.rooms.actions import change_state
 from services.lib.validation import load
 from tenants.db import Tx
@@ -43,6 +43,10 @@ STAFF_COMMANDS: dict[str, Command] = {
                         lambda tx, s, room, d: actions.escalate_question(tx, s, d["question_id"], d["note"])),
     "merge": Command(schemas.MergeSchema,
                      lambda tx, s, room, d: actions.merge_question(tx, s, d["question_id"], d["into_id"])),
+    "merge_group": Command(schemas.MergeGroupSchema, lambda tx, s, room, d: groups.merge_group(
+        tx, s, room["id"], d["group_id"], d["keep_id"])),
+    "split": Command(schemas.QuestionRefSchema,
+                     lambda tx, s, room, d: groups.split_question(tx, s, room["id"], d["question_id"])),
     "tag": Command(schemas.TagSchema, lambda tx, s, room, d: tag_question(tx, s, d["question_id"], d["theme_ids"])),
     "hide": Command(schemas.QuestionRefSchema, lambda tx, s, room, d: actions.hide_question(tx, s, d["question_id"])),
     "reply": Command(schemas.ReplySchema,

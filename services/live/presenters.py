@@ -16,6 +16,7 @@ def staff_question(q: dict, display_name: str) -> dict:
             "assigned_to": str(q["assigned_to"]) if q["assigned_to"] else None,
             "rejection_reason": q["rejection_reason"],
             "merged_into": str(q["merged_into"]) if q.get("merged_into") else None,
+            "group_id": str(q["group_id"]) if q.get("group_id") else None,
             "safety": safety_reading(q), "priority": queue_priority(q)}
 
 

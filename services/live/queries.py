@@ -49,7 +49,27 @@ def staff_queue(tx: Tx, room_id: UUID) -> dict:
     last_seq = tx.value("select staff_last_seq from rooms where id = %s", [room_id])
     rows = tx.all("select q.*, p.display_name from questions q join participants p on p.id = q.participant_id"
                   " where q.room_id = %s order by q.created_at", [room_id])
-    return {"last_seq": last_seq, "questions": [staff_question(q, q["display_name"]) for q in rows]}
+    questions = [staff_question(q, q["display_name"]) for q in rows]
+    return {"last_seq": last_seq, "questions": questions, "groups": queue_groups(questions)}
+
+
+def queue_groups(questions: list[dict]) -> dict:
+    """How the moderation page shows groups of similar questions: each group's earliest waiting
+    question is its card ("lead"); the other waiting members open from it. Returns
+    {"leads": {lead id: {"group_id", "members": [...], "published": [...]}}, "nested": {ids}}."""
+    by_group: dict[str, list[dict]] = {}
+    for q in questions:
+        if q.get("group_id") and q["status"] in ("pending", "published"):
+            by_group.setdefault(q["group_id"], []).append(q)
+    leads, nested = {}, set()
+    for group_id, members in by_group.items():
+        waiting = sorted((m for m in members if m["status"] == "pending"), key=lambda m: (m["created_at"], m["id"]))
+        published = [m for m in members if m["status"] == "published"]
+        if not waiting or len(members) < 2:
+            continue
+        leads[waiting[0]["id"]] = {"group_id": group_id, "members": waiting[1:], "published": published}
+        nested.update(m["id"] for m in waiting[1:])
+    return {"leads": leads, "nested": nested}
 
 
 _PARTICIPANT_STATE = ("select * from questions where participant_id = %s order by created_at",

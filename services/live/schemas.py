@@ -51,6 +51,12 @@ class MergeSchema(QuestionRefSchema):
                                                          "invalid": "Choose the published question it repeats."})
 
 
+class MergeGroupSchema(_Base):
+    group_id = fields.UUID(required=True, error_messages={"required": "Say which group to merge.",
+                                                          "invalid": "Say which group to merge."})
+    keep_id = fields.UUID(load_default=None, error_messages={"invalid": "Choose one of the group's questions to publish."})
+
+
 class _Themes(_Base):
     theme_ids = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=20))
 

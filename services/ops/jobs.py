@@ -23,9 +23,10 @@ DELIVER_WEBHOOK = "townhall.webhooks.deliver"
 DELIVER_ESCALATION = "townhall.escalations.webhook"
 BUILD_EXPORT = "townhall.billing.export"
 DISPATCH_REMINDERS = "townhall.reminders.dispatch_due"
+SUGGEST_THEMES = "townhall.assist.suggest_themes"
 TASK_MODULES = ["workers.mail", "workers.reminders", "workers.transcripts", "workers.captions.tasks",
                 "workers.retention", "workers.webhooks", "workers.billing", "workers.escalations",
-                "workers.data_rights"]
+                "workers.data_rights", "workers.assist"]
 # Beat only finds due work (the state lives in PostgreSQL), sending the sweeps by name.
 BEAT_SCHEDULE = {
     "reminders-due": {"task": DISPATCH_REMINDERS, "schedule": 60.0},

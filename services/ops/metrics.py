@@ -41,6 +41,9 @@ FANOUT_LATENCY = Histogram("townhall_fanout_latency_seconds",
                            buckets=LATENCY_BUCKETS)
 HTTP_LATENCY = Histogram("townhall_http_request_duration_seconds", "HTTP request duration by Flask route",
                          ["method", "route", "status"], buckets=LATENCY_BUCKETS)
+ASSIST_GROUPING = Histogram("townhall_assist_grouping_seconds",
+                            "Moderator assist on a question's arrival: embedding, comparison and storing",
+                            buckets=LATENCY_BUCKETS)
 CELERY_TASKS = Counter("townhall_celery_tasks", "Celery task outcomes", ["task", "outcome"])
 
 bp = Blueprint("metrics", __name__)
@@ -154,6 +157,10 @@ def resident_disconnected(tenant_id) -> None:
 
 def event_published(stream: str) -> None:
     EVENTS_PUBLISHED.labels(stream).inc()
+
+
+def assist_grouped(seconds: float) -> None:
+    ASSIST_GROUPING.observe(seconds)
 
 
 # --- processes without Flask's HTTP server (Celery workers) ------------------------------------

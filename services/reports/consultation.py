@@ -4,7 +4,9 @@ CSV (formula-injection guarded), for the OPCC's published consultation response.
 
 Only what was public goes in: published questions (never pending, rejected, hidden or
 escalated ones) and their answers, and closed or open polls. A question with several themes is
-listed under each; questions and polls with none are under "Not themed".
+listed under each; questions and polls with none are under "Not themed". "What else residents
+raised" clusters the unthemed questions by meaning (services/assist), labelled by their most
+typical question: a reading aid for staff, not a tag.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from uuid import UUID
 
 from tenants import csv_safe
 from tenants.ids import parse_uuid
+from services.assist.suggestions import raised_clusters
 from services.lib.pdf import html_to_pdf
 from services.live.queries import poll_counts
 from tenants.db import Tx
@@ -73,8 +76,9 @@ def build(tx: Tx, room_ids: list) -> dict:
             groups.append({"theme": theme["name"], "kind": theme["kind"], "questions": group_questions,
                            "polls": group_polls})
     tenant = tx.value("select name from tenants where id = %s", [tx.tenant_id])
-    return {"tenant": tenant, "rooms": [{"id": str(r["id"]), "title": r["title"], "starts_at": r["starts_at"]}
-                                        for r in rooms], "groups": groups}
+    return {"tenant": tenant, "rooms": [{"id": str(r["id"]), "title": r["title"], "starts_at": r["starts_at"],
+                                         "state": r["state"]} for r in rooms], "groups": groups,
+            "raised": raised_clusters(tx, ids)}
 
 
 def _links(tx: Tx, query: str, ids: list) -> dict:

@@ -1,14 +1,14 @@
 """The process's screening engine: chosen once at start-up (`use`), then `classify` per message.
 
 The embedding engine spends tens of milliseconds of CPU per message; under gevent that runs in
-one native worker thread (the encoder releases the GIL), so sockets keep being served meanwhile.
-One thread, not the hub's pool: the engine's lock is a gevent lock once threading is patched,
-and gevent locks contended between native threads deadlock.
+the process's one native encoder thread (`services.lib.encoder.off_the_loop`, shared with
+moderator assist), so sockets keep being served meanwhile.
 """
 from __future__ import annotations
 
 from typing import Callable
 
+from services.lib.encoder import off_the_loop
 from services.screening.safety import PhraseScreen, SafetyScreen, ScreeningModelError, Verdict
 
 
@@ -42,24 +42,4 @@ def use(name: str) -> SafetyScreen:
 def classify(text: str, lang: str | None = None) -> Verdict:
     if not _current:
         raise RuntimeError("no screening engine selected: the process must call engine.use() at start-up")
-    screen = _current[0]
-    pool = _gevent_pool()
-    if pool is None:
-        return screen.classify(text, lang)
-    return pool.apply(screen.classify, (text, lang))
-
-
-_pools: list = []
-
-
-def _gevent_pool():
-    try:
-        from gevent.monkey import is_module_patched
-        from gevent.threadpool import ThreadPool
-    except ImportError:
-        return None
-    if not is_module_patched("threading"):
-        return None
-    if not _pools:
-        _pools.append(ThreadPool(1))
-    return _pools[0]
+    return off_the_loop(_current[0].classify, text, lang)

@@ -24,3 +24,10 @@ def detect_language(text: str, fallback: str = "en") -> str:
     if welsh == english:
         return fallback if fallback in ("en", "cy") else "en"
     return "cy" if welsh > english else "en"
+
+
+def language_words(text: str) -> tuple[int, int]:
+    """(Welsh, English) counts of the everyday words that belong to one language only."""
+    words = _WORD.findall(text.lower())
+    return (sum(w in _WELSH and w not in _ENGLISH for w in words),
+            sum(w in _ENGLISH and w not in _WELSH for w in words))

@@ -109,7 +109,8 @@ def collect(tx: Tx, room: dict) -> dict:
     first = _first_public_seq(tx, room_id)
     tenant = tx.one("select name from tenants where id = %s", [tx.tenant_id])
     timeline: list[dict] = []
-    questions = tx.all("select q.id, q.body, q.asked_in_advance, q.vote_count, q.published_at, p.display_name"
+    questions = tx.all("select q.id, q.body, q.asked_in_advance, q.vote_count, q.published_at, p.display_name,"
+                       " 1 + (select count(*) from questions m where m.merged_into = q.id) as asked_by"
                        " from questions q join participants p on p.id = q.participant_id"
                        " where q.room_id = %s and q.status = 'published'", [room_id])
     answers = tx.all("select a.id, a.question_id, a.body, a.created_at, u.display_name, u.title from answers a"
@@ -124,6 +125,7 @@ def collect(tx: Tx, room: dict) -> dict:
         timeline.append({"type": "question", "seq": first.get(("question", str(q["id"]))), "id": str(q["id"]),
                          "display_name": clean(q["display_name"]), "body": clean(q["body"]),
                          "asked_in_advance": q["asked_in_advance"], "votes": q["vote_count"],
+                         "asked_by": q["asked_by"],
                          "at": _iso(q["published_at"]), "answers": by_question.get(q["id"], [])})
     for a in tx.all("select a.id, a.body, a.created_at, u.display_name, u.title from announcements a"
                     " join staff_users u on u.id = a.staff_id where a.room_id = %s", [room_id]):

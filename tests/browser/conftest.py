@@ -206,6 +206,8 @@ class Showcase:
 def showcase(app) -> Showcase:
     from datetime import datetime, timedelta, timezone
 
+    from services.assist.suggestions import suggest_for_room
+    from services.engagement import themes
     from services.live import actions as live
     from services.residents.actions import join_room
     from services.rooms import actions as rooms
@@ -240,12 +242,19 @@ def showcase(app) -> Showcase:
             live.approve_question(tx, moderator, asked["id"])
             live.answer_question(tx, host, asked["id"], "Yes: two extra patrols from next month.")
             live.submit_question(tx, sam, "How do I join Neighbourhood Watch?")
+            jo = join_room(tx, live_id, "Jo", "203.0.113.10")
+            live.submit_question(tx, jo, "how do i join neighbourhood watch??")   # a group of similar questions
             off_topic = live.submit_question(tx, sam, "What about the bins?")
             live.reject_question(tx, moderator, off_topic["id"], "off_topic")
             live.post_announcement(tx, host, live_id, "We will take questions for one hour.")
             live.open_poll(tx, host, live_id, "Which area should we focus on?", "single",
                            ["Town centre", "Riverside", "Villages"], "live")
+            themes.create_theme(tx, admin, "Road safety and speeding", "priority")
+            lee = join_room(tx, made["closed"]["id"], "Lee", "203.0.113.11")
+            speeding = live.submit_question(tx, lee, "Cars speed past the school every morning, can we get speed checks?")
+            live.approve_question(tx, moderator, speeding["id"])
             rooms.change_state(tx, admin, made["closed"]["id"], "closed")
+        suggest_for_room(tenant.id, made["closed"]["id"])   # a theme suggestion waiting for staff
         return Showcase(tenant, admin, host, moderator, made)
 
 

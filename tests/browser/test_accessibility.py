@@ -56,6 +56,7 @@ PAGES = [
     AxePage("data requests", "/console/data-requests", staff="admin"),
     AxePage("neighbourhoods (console)", "/console/neighbourhoods", staff="admin"),
     AxePage("consultation report", "/console/reports/themes", staff="admin"),
+    AxePage("suggested themes", "/console/rooms/{closed}/theme-suggestions", staff="moderator"),
     AxePage("staff", "/console/staff", staff="admin"),
     AxePage("settings", "/console/settings", staff="admin"),
     AxePage("audit log", "/console/audit", staff="admin"),

@@ -23,6 +23,9 @@ from services.captions import actions as caption_actions
 from services.media import actions as media_actions
 from services.reminders import links
 from services.residents import registrations
+from services.residents.actions import join_room
+from services.rooms.actions import change_state
+from services.assist.suggestions import suggest_for_room
 from services.lib.validation import load
 from tenants import auth, branding, platform
 from tenants import staff as staff_actions
@@ -128,6 +131,11 @@ def furnish(world: RoomWorld, pub: str, priv: str, *, question: dict, poll: dict
         live_actions.escalate_question(tx, world.moderator, escalated["id"], f"{priv} note")
         area = neighbourhoods.create_neighbourhood(tx, admin, f"{pub} neighbourhood")
         neighbourhoods.target(tx, admin, area["id"], world.room["id"])
+        asker = join_room(tx, world.room["id"], f"{pub} asker", "203.0.113.8")
+        grouped = live_actions.submit_question(tx, asker, f"{priv} grouped question one")
+        similar = live_actions.submit_question(tx, asker, f"{priv} grouped question one again")
+        group_id = tx.value("select group_id from questions where id = %s", [grouped["id"]])
+        assert group_id and similar["group_id"] == group_id, "moderator assist should group these two"
         theme = themes.create_theme(tx, admin, f"{priv} theme", "priority")
         themes.tag_question(tx, admin, question["id"], [theme["id"]])
         themes.tag_poll(tx, admin, poll["id"], [theme["id"]])
@@ -136,6 +144,13 @@ def furnish(world: RoomWorld, pub: str, priv: str, *, question: dict, poll: dict
         media = attach_recording(tx, world, f"{pub} recording", f"{pub} caption")
         caption_actions.record_final(tx, world.room["id"], 0, 16000, f"{pub} live caption", "moonshine-tiny-en")
         logo = branding.set_logo(tx, admin, logo_png())
+    suggested = another_room(world, "live", title=f"{pub} suggested chat")
+    with tenant_scope(tenant_id) as tx:
+        resident = join_room(tx, suggested.room["id"], f"{pub} theme asker", "203.0.113.8")
+        tagged_later = live_actions.submit_question(tx, resident, f"{priv} theme question")
+        live_actions.approve_question(tx, world.moderator, tagged_later["id"])
+        change_state(tx, admin, suggested.room["id"], "closed", tenant_state="active")
+    assert suggest_for_room(tenant_id, suggested.room["id"]) == "suggested"
     presence.flush_metering()   # the live process writes connection rows in batches
     closed = closed_room_with_transcript(world, pub)
     invoice = last_months_invoice(world.tenant)
@@ -147,5 +162,5 @@ def furnish(world: RoomWorld, pub: str, priv: str, *, question: dict, poll: dict
            "media_id": [media["id"]], "invoice_id": [invoice["id"]], "export_id": [export["id"]],
            "tenant_id": [tenant_id], "logo_sha": [logo], "neighbourhood_slug": [area["slug"]],
            "tenant_slug": [world.tenant.slug], "short_code": [closed.room["short_code"]],
-           "closed_room_id": [closed.room["id"]]}
+           "closed_room_id": [closed.room["id"]], "group_id": [group_id]}
     return Estate({k: [str(v) for v in vs] for k, vs in ids.items()}, links)

@@ -41,7 +41,9 @@ function placeQueueItem(q) {
   }));
   const edit = node.querySelector('textarea[name="body"][data-id-prefix="edit"]');
   if (edit && !edit.value) edit.value = q.body;
-  Object.assign(node.dataset, { status: q.status, asked: q.created_at, priority: q.priority });
+  const groupBefore = node.dataset.group || '';
+  Object.assign(node.dataset, { status: q.status, asked: q.created_at, priority: q.priority, group: q.group_id || '' });
+  node.querySelector(':scope > [data-grouped-only]').hidden = !q.group_id;
   if (q.status === 'pending') {
     moderationQueue.place(node);
   } else {
@@ -49,16 +51,58 @@ function placeQueueItem(q) {
     node.tabIndex = -1;
     decided.append(node);
   }
-  fill(root, { 'pending-count': queue.children.length });
+  if (q.group_id) joinAnchor(q.group_id);
+  if (groupBefore && groupBefore !== q.group_id) regroup(groupBefore);
+  if (q.group_id) regroup(q.group_id);
+  fill(root, { 'pending-count': queue.querySelectorAll('.queue-item[data-status="pending"]').length });
+}
+
+// --- groups of similar questions -------------------------------------------------------------
+// A group's id is the id of the question it grew from: when a question arrives in a group, that
+// question is in it too. The earliest waiting member is the group's card; the others open from it.
+function joinAnchor(groupId) {
+  const anchor = root.querySelector(`.queue-item[data-question-id="${CSS.escape(groupId)}"]`);
+  if (anchor && !anchor.dataset.group) {
+    anchor.dataset.group = groupId;
+    anchor.querySelector(':scope > [data-grouped-only]').hidden = false;
+  }
+}
+
+function regroup(groupId) {
+  const queue = document.getElementById('queue');
+  const cards = [...root.querySelectorAll(`.queue-item[data-group="${CSS.escape(groupId)}"]`)];
+  const waiting = cards.filter((c) => c.dataset.status === 'pending')
+    .sort((a, b) => (a.dataset.asked < b.dataset.asked ? -1 : a.dataset.asked > b.dataset.asked ? 1 : 0));
+  const published = cards.filter((c) => c.dataset.status === 'published');
+  const lead = waiting.length && waiting.length + published.length >= 2 ? waiting[0] : null;
+  for (const card of waiting) {
+    if (lead && card !== lead) {
+      card.tabIndex = -1;
+      lead.querySelector(':scope > [data-group] [data-group-members]').append(card);
+    } else if (card.parentElement !== queue) {
+      moderationQueue.place(card);
+    }
+  }
+  for (const card of cards) {
+    const block = card.querySelector(':scope > [data-group]');
+    block.hidden = card !== lead;
+    if (card !== lead) continue;
+    fill(block, { 'group-count': waiting.length + published.length,
+      'group-published': published.length
+        ? `Already published: “${published[0].querySelector('[data-field="body"]').textContent}”. Merging keeps that one.` : '' });
+    block.querySelector('input[name="group_id"]').value = groupId;
+  }
 }
 
 const staffHandlers = {
   'question.submitted': (d) => {
     timedArrival(() => placeQueueItem(d));
     if (d.safety) announce(`${d.safety.summary.split(',')[0]}: new question from ${d.display_name}. Check it first.`);
+    else if (d.status === 'pending' && d.group_id) announce(`New question from ${d.display_name}, grouped with similar questions.`);
     else if (d.status === 'pending') announce(`New question from ${d.display_name}.`);
   },
   'question.moderated': placeQueueItem,
+  'question.grouped': (d) => { placeQueueItem(d); announce(d.group_id ? 'Question grouped.' : 'Question taken out of its group.'); },
   'question.assigned': (d) => announce(`Question handed to ${d.name}.`),
   'question.replied': () => announce('Private reply sent.'),
   'question.tagged': (d) => announce(`Themes saved: ${d.themes.join(', ') || 'none'}.`),

@@ -10,6 +10,9 @@ from flask import flash, g, redirect, render_template, request, url_for
 from services.web.console.auth import current_staff, staff_required
 from services.engagement import data_rights, escalations, neighbourhoods, settings as engagement_settings, themes
 from services.reports import consultation as reports
+from services.assist import schemas as assist_schemas, suggestions
+from services.ops import jobs
+from services.rooms.queries import get_room
 from services.web.forms import attempt
 from services.engagement.reasons import REJECTION_REASONS
 from services.web.tenant_routes import tenant_blueprint
@@ -113,6 +116,52 @@ def theme_report(fmt: str = "html"):
                                                "Content-Disposition": 'attachment; filename="consultation-report.pdf"'}
     return render_template("console/theme_report.html", report=report, kinds=themes.KINDS, all_rooms=all_rooms,
                            chosen=set(chosen))
+
+
+@bp.get("/rooms/<room_id>/theme-suggestions")
+@staff_required
+def theme_suggestions(room_id, errors=None):
+    require(current_staff().role, "question.moderate")
+    with tenant_scope(g.tenant.id) as tx:
+        room = get_room(tx, room_id)
+        rows = suggestions.list_suggestions(tx, room["id"])
+        decided = tx.value("select count(*) from theme_suggestions where room_id = %s and state <> 'suggested'",
+                           [room["id"]])
+    return render_template("console/theme_suggestions.html", room=room, suggestions=rows, decided=decided,
+                           errors=errors or {}), (400 if errors else 200)
+
+
+@bp.post("/rooms/<room_id>/theme-suggestions/run")
+@staff_required
+def run_theme_suggestions(room_id):
+    require(current_staff().role, "question.moderate")
+    with tenant_scope(g.tenant.id) as tx:
+        room = get_room(tx, room_id)
+        if room["state"] not in ("closed", "archived"):
+            flash("Themes are suggested once the chat has closed.", "error")
+            return redirect(url_for(".theme_suggestions", room_id=room["id"]))
+        tenant_id, rid = str(g.tenant.id), str(room["id"])
+        tx.after_commit(lambda: jobs.enqueue(jobs.SUGGEST_THEMES, tenant_id, rid))
+    flash("Reading the questions: reload this page in a minute to see the suggestions.", "success")
+    return redirect(url_for(".theme_suggestions", room_id=room["id"]))
+
+
+@bp.post("/rooms/<room_id>/theme-suggestions")
+@staff_required
+def decide_theme_suggestions(room_id):
+    def decide():
+        data = load(assist_schemas.DecideSchema, {"decision": request.form.get("decision", ""),
+                                                  "suggestion_ids": request.form.getlist("suggestion_ids")})
+        with tenant_scope(g.tenant.id) as tx:
+            room = get_room(tx, room_id)
+            return suggestions.decide(tx, current_staff(), room["id"], data["suggestion_ids"],
+                                      data["decision"] == "accept")
+    count, errors = attempt(decide)
+    if errors:
+        return theme_suggestions(room_id, errors)
+    flash(f"{count} suggestion{'' if count == 1 else 's'} {'accepted' if request.form.get('decision') == 'accept' else 'rejected'}.",
+          "success")
+    return redirect(url_for(".theme_suggestions", room_id=room_id))
 
 
 @bp.get("/data-requests")
