@@ -23,7 +23,7 @@ import numpy as np
 from services.lib.encoder import EncoderUnavailable, shared_encoder
 from services.screening.language import detect_language
 from services.screening.ngrams import ngram_vector
-from services.screening.rules import find_cues
+from services.screening.rules import CueHits, find_cues
 from services.screening.safety import ScreeningModelError, Verdict
 
 NAME = "embedding-v2"
@@ -60,14 +60,16 @@ def settled_class(scores: dict[str, float], threshold: float) -> str | None:
     return None
 
 
-def decide(scores: dict[str, float], forced: bool, thresholds: dict[str, float]) -> tuple[str, float]:
-    """The full reading's verdict: an emergency when its reading is above the emergency threshold
-    and not far below the other dangers' (within `emergency_ratio`), else guidance when any danger
-    is above the guidance threshold."""
-    if forced:
+def decide(scores: dict[str, float], cues: CueHits, thresholds: dict[str, float]) -> tuple[str, float]:
+    """The full reading's verdict: an emergency when the rules force one, or when its reading is
+    above the emergency threshold (a higher one when the message tells of a pattern rather than of
+    now) and not far below the other dangers' (within `emergency_ratio`); else guidance when any
+    danger is above the guidance threshold."""
+    if cues.forces_emergency:
         return "emergency", 1.0
     rival = max(scores["safeguarding"], scores["report_crime"])
-    if scores["emergency"] >= thresholds["emergency"] and scores["emergency"] >= thresholds["emergency_ratio"] * rival:
+    emergency = thresholds["emergency_pattern" if cues.tells_of_a_pattern else "emergency"]
+    if scores["emergency"] >= emergency and scores["emergency"] >= thresholds["emergency_ratio"] * rival:
         return "emergency", scores["emergency"]
     if 1 - scores["none"] >= thresholds["guidance"]:
         category = max(("safeguarding", "report_crime"), key=scores.get)
@@ -116,5 +118,5 @@ class EmbeddingScreen:
             category, confidence = settled, scores[settled]
         else:
             scores = reading(softmax(self.full_features(parts, fast) @ self.full[0] + self.full[1]))
-            category, confidence = decide(scores, cues.forces_emergency, self.thresholds)
+            category, confidence = decide(scores, cues, self.thresholds)
         return Verdict(category, round(confidence, 3), language, cues.signals(category), scores)

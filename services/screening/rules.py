@@ -42,7 +42,7 @@ EMERGENCY_CUES: dict[str, re.Pattern] = {
                      r"\bladd (?:fi|ni|hi|fo|e)\b", r"\b[bp]rifo\b", r"\bymladd\b", r"\bbygwth\b"),
     "fire": _cue(r"\bon fire\b", r"\bset fire\b", r"\bfire (?:in|at|upstairs|downstairs)\b", r"\bflames?\b",
                  r"\bsmoke (?:pouring|coming|everywhere)\b", r"\bburning\b", r"\bsmell (?:of )?(?:gas|smoke)\b",
-                 r"\bar d[âa]n\b", r"(?<!gwasanaeth )\btân\b", r"\bfflamau\b", r"\bmwg\b", r"\bllosgi\b"),
+                 r"\bar d[âa]n\b", r"(?<!gwasanaeth )\btân\b(?! gwyllt)", r"\bfflamau\b", r"(?<!larymau )(?<!larwm )\bmwg\b", r"\bllosgi\b"),
     "medical": _cue(r"\bnot breathing\b", r"\bcan'?t breathe\b", r"\bcollapsed\b", r"\bunconscious\b",
                     r"\bbleeding (?:badly|heavily|a lot|everywhere)\b", r"\bblood everywhere\b", r"\bnot moving\b", r"\bnot responding\b", r"\bunresponsive\b", r"\bgoing floppy\b",
                     r"\bddim yn ymateb\b", r"\bfitting\b", r"\bseizure\b", r"\bgoing (?:grey|blue)\b",
@@ -78,6 +78,22 @@ SAFEGUARDING_CUES: dict[str, re.Pattern] = {
                       r"\bhunan-?niweid\w*\b", r"\btorri fy hun\b", r"\bbrifo fy hun\b"),
 }
 
+# how often, or since when: a worry that has gone on for a while is rarely a 999 call
+TIME_CUES: dict[str, re.Pattern] = {
+    "ongoing": _cue(r"\bloads\b", r"\balways\b", r"\ball (?:the time|day)\b", r"\bevery (?:night|day|week|weekend|time|morning|evening)\b",
+                    r"\bagain\b", r"\b(?:\d|3)(?:st|nd|rd|th) time\b", r"\bmost (?:nights|days|weekends)\b", r"\bconstantly\b",
+                    r"\ba few times\b", r"\bon and off\b", r"\bdays a week\b", r"\bin (?:weeks|months)\b", r"\blately\b",
+                    r"\brecently\b", r"\bfor a while\b", r"\btrydydd tro\b", r"\beto\b", r"\bers\b",
+                    r"\bkeeps?\b", r"\bfor (?:months|weeks|years|ages)\b", r"\bsometimes\b", r"\bregularly\b",
+                    r"\bat all hours\b", r"\bagain and again\b", r"\b(?:has|have|had) been (?:going on|happening)\b",
+                    r"\bbob (?:nos|dydd|wythnos|tro|penwythnos)\b", r"\btrwy'?r amser\b", r"\bers (?:misoedd|wythnosau|blynyddoedd|sbel)\b",
+                    r"\bweithia[ui]?\b", r"\bwastad\b", r"\byn aml\b", r"\bdro ar [ôo]l tro\b", r"\bo hyd\b"),
+    "not_now": _cue(r"\bnot (?:in (?:any )?(?:immediate )?danger )?(?:right )?now\b", r"\bnot in (?:any )?(?:immediate )?danger\b",
+                    r"\bdon'?t (?:want|need) (?:an )?ambulance\b", r"\bnot an emergency\b", r"\bnot urgent\b",
+                    r"\bdim r[ŵw]an\b", r"\bddim r[ŵw]an\b", r"\bddim nawr\b", r"\bddim (?:angen|isio|eisiau) ambiwlans\b",
+                    r"\bddim mewn perygl\b", r"\bddim yn argyfwng\b"),
+}
+
 REPORT_CRIME_CUES: dict[str, re.Pattern] = {
     "past_crime": _cue(r"\bstol(?:e|en)\b", r"\bnicked\b", r"\bburgl\w*\b", r"\bbroken into\b", r"\bbroke into\b",
                        r"\bscam+ed\b", r"\bdefrauded\b", r"\bkeyed\b", r"\bvandalis\w*\b", r"\bsmashed\b",
@@ -90,7 +106,9 @@ REPORT_CRIME_CUES: dict[str, re.Pattern] = {
                  r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday) (?:night|morning|afternoon|evening)\b",
                  r"\bin (?:january|february|march|april|may|june|july|august|september|october|november|december)\b",
                  r"\blast (?:summer|winter|spring|autumn|christmas|bonfire night)\b", r"\bllynedd\b",
-                 r"\bneithiwr\b", r"\bddoe\b", r"\bwythnos (?:diwethaf|dwetha)\b", r"\bbore ma\b", r"\bn[ôo]l\b"),
+                 r"\bneithiwr\b", r"\bddoe\b", r"\bw(?:ythnos|snos) (?:diwethaf|dwetha|dwytha)\b", r"\bmis (?:diwethaf|dwetha|dwytha)\b",
+                 r"\bbore ma\b", r"\bn[ôo]l\b", r"\bdydd (?:llun|mawrth|mercher|iau|gwener|sadwrn|sul)\b",
+                 r"\bnos (?:lun|fawrth|fercher|iau|wener|sadwrn|sul)\b"),
     "reporting": _cue(r"\breport\w*\b", r"\bcrime number\b", r"\bwho do i tell\b", r"\bwhat do i do\b",
                       r"\briportio\b", r"\badrodd\b", r"\brhoi gwybod\b"),
 }
@@ -108,7 +126,9 @@ NOT_HAPPENING = _cue(
     r"\bhunllef\b", r"\bstrategaeth\b", r"\bcyllideb\b", r"\bpraesept\b",
     # safe for now, said outright: a worry to act on, not a 999 call
     r"\b(?:i'?m|im|he'?s|hes|she'?s|shes|they'?re|we'?re) safe (?:now|right now|for now|at the moment)\b",
-    r"\bat home with \w+ now and safe\b", r"\bnot going to do anything\b", r"\bwon'?t do anything\b",
+    r"\bat home with \w+ now and safe\b", r"\b(?:i'?m|im|we'?re|he'?s|she'?s) (?:fine|ok|okay|alright) now\b",
+    r"\b(?:burnt|burned) out now\b", r"\bput (?:it|the fire) out\b", r"\bfire (?:was|is) out\b", r"\bwant to (?:report it )?now\b",
+    r"\bif (?:i|you|we) (?:call|ring|phone)\b", r"\bhow long does (?:it|an?)\b", r"\bnot going to do anything\b", r"\bwon'?t do anything\b",
     r"\bnever (?:hit|hurt|touched) me\b", r"\bcalmer (?:now|at the moment)\b", r"\bdim heno\b",
     r"\bddim am (?:wneud|neud) dim\b",
     # training, idioms and hypotheticals that name a danger without one
@@ -116,7 +136,7 @@ NOT_HAPPENING = _cue(
     r"\bfy lladd i\b", r"\bbe fysa\b", r"\bbeth fyddai\b", r"\btasa\b", r"\bos (?:bysa|byddai|fysa)\b",
     r"\bbe ddylwn i\b", r"\bbeth ddylwn i\b")
 
-FEATURE_NAMES = (*EMERGENCY_CUES, *SAFEGUARDING_CUES, *REPORT_CRIME_CUES, "not_happening")
+FEATURE_NAMES = (*EMERGENCY_CUES, *SAFEGUARDING_CUES, *TIME_CUES, *REPORT_CRIME_CUES, "not_happening")
 
 # cue pairs (or single cues) that mean someone is at risk now, whatever the model says. A crime or
 # a fire told as past ("last night", "on saturday night") is a report; a body in danger is not.
@@ -140,10 +160,15 @@ class CueHits:
 
     @property
     def forces_emergency(self) -> bool:
-        if "not_happening" in self.found:
+        if "not_happening" in self.found or "not_now" in self.found:
             return False
         combos = _DECISIVE if self._told_as_past else _DECISIVE + _DECISIVE_UNLESS_PAST
         return any(all(name in self.found for name in combo) for combo in combos)
+
+    @property
+    def tells_of_a_pattern(self) -> bool:
+        """Said to have gone on a while, or not to be happening now: a worry more often than a 999 call."""
+        return "ongoing" in self.found or "not_now" in self.found
 
     @property
     def _told_as_past(self) -> bool:
@@ -152,7 +177,7 @@ class CueHits:
 
 def find_cues(text: str) -> CueHits:
     found = {}
-    for cues in (EMERGENCY_CUES, SAFEGUARDING_CUES, REPORT_CRIME_CUES):
+    for cues in (EMERGENCY_CUES, SAFEGUARDING_CUES, TIME_CUES, REPORT_CRIME_CUES):
         for name, pattern in cues.items():
             match = pattern.search(text)
             if match:

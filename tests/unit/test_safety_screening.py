@@ -106,10 +106,12 @@ def test_held_out_figures_do_not_regress():
     """The held-out figures reported in docs/safety.md, with a little room: a change that loses
     emergencies or floods ordinary questions with 999 guidance fails here."""
     result = figures(run("embedding-v2", load_examples(HELDOUT)))
-    assert result["emergency_recall"] >= 0.93
+    assert result["emergency_recall"] >= 0.97
     assert result["any_guidance_recall"] >= 0.97
-    assert result["false_alarm"] <= 0.08
-    assert result["false_emergency"] <= 0.07
+    assert result["safeguarding_recall"] >= 0.84
+    assert result["report_crime_recall"] >= 0.82
+    assert result["false_alarm"] <= 0.07
+    assert result["false_emergency"] <= 0.05
 
 
 GEVENT_CLASSIFICATIONS = """
