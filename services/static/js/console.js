@@ -68,6 +68,17 @@ function joinAnchor(groupId) {
   }
 }
 
+// A group's card carries the group block; other cards get one only when they become a group's card.
+function groupBlock(card) {
+  let block = card.querySelector(':scope > [data-group]');
+  if (!block) {
+    block = cloneTemplate('tpl-group-block');
+    for (const input of block.querySelectorAll('[data-field="question-id"]')) input.value = card.dataset.questionId;
+    card.append(block);
+  }
+  return block;
+}
+
 function regroup(groupId) {
   const queue = document.getElementById('queue');
   const cards = [...root.querySelectorAll(`.queue-item[data-group="${CSS.escape(groupId)}"]`)];
@@ -78,15 +89,19 @@ function regroup(groupId) {
   for (const card of waiting) {
     if (lead && card !== lead) {
       card.tabIndex = -1;
-      lead.querySelector(':scope > [data-group] [data-group-members]').append(card);
+      groupBlock(lead).querySelector('[data-group-members]').append(card);
     } else if (card.parentElement !== queue) {
       moderationQueue.place(card);
     }
   }
   for (const card of cards) {
-    const block = card.querySelector(':scope > [data-group]');
-    block.hidden = card !== lead;
-    if (card !== lead) continue;
+    if (card !== lead) {
+      const block = card.querySelector(':scope > [data-group]');
+      if (block) block.hidden = true;
+      continue;
+    }
+    const block = groupBlock(card);
+    block.hidden = false;
     fill(block, { 'group-count': waiting.length + published.length,
       'group-published': published.length
         ? `Already published: “${published[0].querySelector('[data-field="body"]').textContent}”. Merging keeps that one.` : '' });
