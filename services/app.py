@@ -50,6 +50,7 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
                                         lambda host: slug_for_domain(pool, host))
     if process == "live":
         from services.web.live import events  # noqa: F401  (registers the Socket.IO handlers)
+        from services.web.live import captions as _captions  # noqa: F401  (and the live audio's)
         queue = MeteredRedisManager(config.redis_url, channel=config.socketio_channel,
                                             on_resubscribed=lambda marks: events.catch_up_after_outage(app, marks))
         # manage_session=False: live handlers use signed tokens, never the cookie session, so no

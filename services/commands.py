@@ -75,6 +75,21 @@ def worker(queues: str, concurrency: int) -> None:
                             "--loglevel", "INFO", "--without-gossip", "--without-mingle"])
 
 
+@cli.command("captions-live")
+def captions_live() -> None:
+    """The live caption worker: transcribes hosts' microphones in live rooms (docs/captions.md)."""
+    import importlib
+    import logging
+
+    from services.app import create_app
+    from services.ops.startup import check_services
+
+    config = load_config()
+    check_services(config)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    importlib.import_module("workers.captions.live").run(create_app(config, process="worker"))
+
+
 @cli.command()
 def beat() -> None:
     """Celery beat: finds due work (exactly one per deployment)."""

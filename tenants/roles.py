@@ -19,6 +19,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "question.answer": frozenset({"admin", "host", "panelist"}),
     "announcement.post": frozenset({"admin", "host", "moderator"}),
     "poll.manage": frozenset({"admin", "host"}),
+    "captions.speak": frozenset({"admin", "host"}),   # "Speak live": the room's microphone, captioned
     "staff.manage": frozenset({"admin"}),
     "staff.invite": frozenset({"admin"}),          # an admin invites any role; nobody else invites
     "panelist.invite": frozenset({"admin", "host"}),
@@ -34,6 +35,7 @@ PERMISSION_MESSAGES = {
     "staff.invite": "Only a tenant admin can invite staff.",
     "audit.read": "Only a tenant admin can read the audit log.",
     "billing.read": "Only a tenant admin can see usage, invoices and data exports.",
+    "captions.speak": "Only a host or a tenant admin can speak live in a chat.",
 }
 
 

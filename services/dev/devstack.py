@@ -1,5 +1,5 @@
 """`townhall dev`: embedded servers when no URLs are set, migrate, seed, then web + live +
-worker + beat as child processes with interleaved, prefixed logs. Ctrl-C stops them all."""
+worker + beat + the live caption worker as child processes with interleaved, prefixed logs. Ctrl-C stops them all."""
 from __future__ import annotations
 
 import os
@@ -12,7 +12,8 @@ import time
 from services.ops.config import load_config
 from services.ops.startup import check_services
 
-COLOURS = {"web": "\033[36m", "live": "\033[35m", "worker": "\033[33m", "beat": "\033[32m", "mail": "\033[34m"}
+COLOURS = {"web": "\033[36m", "live": "\033[35m", "worker": "\033[33m", "beat": "\033[32m", "mail": "\033[34m",
+           "captions": "\033[31m"}
 RESET = "\033[0m"
 
 
@@ -75,6 +76,7 @@ def run_dev_stack(*, web_port: int, live_port: int, seed: bool) -> int:
         procs["live"] = _spawn("live", ["live", "--port", str(live_port)], env)
         procs["worker"] = _spawn("worker", ["worker", "--concurrency", "1"], env)
         procs["beat"] = _spawn("beat", ["beat"], env)
+        procs["captions"] = _spawn("captions", ["captions-live"], env)   # live captions (docs/captions.md)
         if "SMTP_URL" not in os.environ:  # the default SMTP_URL points at the local sink
             procs["mail"] = _spawn("mail", ["mail-sink"], env)
         print(f"townhall: web on http://localhost:{web_port}/  live on http://localhost:{live_port}/  "

@@ -18,6 +18,7 @@ ROOM_SCRIPT = {
     "your_question_is": _l("Your question is %(status)s."),
     "not_sent": _l("Your question was not sent. Please try again."),
     "many_updates": _l("%(num)s new updates. Latest: %(text)s"),
+    "hide_captions": _l("Hide captions"), "show_captions": _l("Show captions"),
 }
 
 

@@ -19,6 +19,7 @@ from services.engagement import settings as engagement_settings
 from services.live import actions as live_actions
 from services.live import presence
 from services.live.tokens import LiveIdentity
+from services.captions import actions as caption_actions
 from services.media import actions as media_actions
 from services.reminders import links
 from services.residents import registrations
@@ -133,6 +134,7 @@ def furnish(world: RoomWorld, pub: str, priv: str, *, question: dict, poll: dict
         data_rights.link(tx, made["registration"]["id"], participant["id"])
         presence.record_connect(LiveIdentity(tenant_id, world.room["id"], "resident", participant["id"]))
         media = attach_recording(tx, world, f"{pub} recording", f"{pub} caption")
+        caption_actions.record_final(tx, world.room["id"], 0, 16000, f"{pub} live caption", "moonshine-tiny-en")
         logo = branding.set_logo(tx, admin, logo_png())
     presence.flush_metering()   # the live process writes connection rows in batches
     closed = closed_room_with_transcript(world, pub)

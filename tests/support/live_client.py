@@ -69,6 +69,8 @@ class LiveClient:
         self.my_questions: list[dict] = []
         self.my_state: dict | None = None
         self.presence: list[int] = []
+        self.partials: list[dict] = []     # caption_partial: live captions still being spoken
+        self.final_arrivals: list[float] = []   # time.time() of each caption.final (the benchmark)
         self._cond = threading.Condition()
         self.connects = 0
         # Like live.js: reconnect by itself after a lost transport, resuming from the last seen event.
@@ -83,11 +85,14 @@ class LiveClient:
             "my_question": lambda q: self._add(self.my_questions, [q]),
             "my_state": lambda s: self._set_state(s),
             "presence": lambda p: self._add(self.presence, [p["count"]]),
+            "caption_partial": lambda c: self._add(self.partials, [c]),
         }.items():
             self.sio.on(name, handler)
 
     def _add(self, target: list, items: list) -> None:
         with self._cond:
+            if target is self.room_events:
+                self.final_arrivals.extend(time.time() for e in items if e.get("type") == "caption.final")
             target.extend(items)
             self._cond.notify_all()
 

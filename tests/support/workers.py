@@ -110,3 +110,18 @@ def start_sink(env: dict, log_dir: Path, folder: Path, port: int | None = None) 
     if proc.proc.poll() is not None:
         raise RuntimeError(f"mail sink exited:\n{proc.log()}")
     return sink
+
+
+def start_captions_worker(env: dict, log_dir: Path, *, name: str = "captions-live-1",
+                          extra_env: dict | None = None, cpu: int | None = None) -> Proc:
+    """`townhall captions-live` (workers/captions/live.py), once its model is loaded; with `cpu`, on
+    that core only (set before the model starts its threads, so they all inherit it)."""
+    worker = _spawn(name, ["captions-live"], {**env, "LOG_LEVEL": "INFO", "CAPTIONS_WORKER_NAME": name,
+                                             **(extra_env or {})}, log_dir)
+    if cpu is not None:
+        os.sched_setaffinity(worker.proc.pid, {cpu})
+    wait_until(lambda: worker.proc.poll() is not None or "live caption worker" in worker.log(), 60, 0.2,
+               "the live caption worker to start")
+    if worker.proc.poll() is not None:
+        raise RuntimeError(f"live caption worker exited:\n{worker.log()}")
+    return worker

@@ -2,6 +2,7 @@
 // command form upgraded from a page post to a Socket.IO event with an acknowledgement.
 import { EventStream, connect, resumeVia, makeAnnouncer, fill, cloneTemplate, showConnection } from './live.js';
 import { ModerationQueue, timedArrival } from './queue.js';
+import { speakLive } from './speak-live.js';
 
 const root = document.getElementById('staff-live');
 const page = root.dataset.page;
@@ -175,3 +176,6 @@ root.addEventListener('submit', (event) => {
     if (reply && reply.ok && form.dataset.command === 'room_state') window.location.reload();
   });
 });
+
+const speakSection = document.getElementById('speak-live');
+if (speakSection) speakLive(speakSection, socket);

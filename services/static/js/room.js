@@ -1,6 +1,7 @@
 // The resident room page, live: published questions and answers, announcements, polls,
 // the resident's own questions and private messages, and the presence count.
 import { EventStream, connect, resumeVia, makeAnnouncer, fill, cloneTemplate, showConnection, t } from './live.js';
+import { captionsPanel } from './captions.js';
 import { questionNode, addAnswer, removeQuestion, findQuestion } from './questions.js';
 
 const root = document.getElementById('live');
@@ -113,7 +114,10 @@ function setRoomState(state, closingText) {
   }
 }
 
+const captions = captionsPanel(document.getElementById('captions'));
+
 const handlers = {
+  'caption.final': (d) => captions.final(d),
   'question.published': (d) => { questionNode(root, questions, d); announce(t('new_question')); },
   'question.answered': addAnswerAndAnnounce,
   'question.hidden': (d) => removeQuestion(questions, d.id),
@@ -139,6 +143,7 @@ const stream = new EventStream('room', Number(root.dataset.lastSeq), (e) => hand
 showConnection(root, socket, { lost: t('connection_lost'), failed: t('cannot_connect') });
 socket.on('room_event', (e) => stream.receive([e]));
 socket.on('room_events', (events) => stream.receive(events));
+socket.on('caption_partial', (d) => captions.partial(d));
 socket.on('presence', (d) => fill(root, { presence: d.count === 1 ? t('people_one') : t('people_many', { num: d.count }) }));
 
 // --- the resident's own questions and private messages ---------------------------------

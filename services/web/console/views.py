@@ -5,7 +5,7 @@ the same command table the Socket.IO events use; console.js upgrades the forms t
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
 
 from services.web.console.auth import (clear_session_cookie, current_staff, safe_next, session_token,
                                    set_session_cookie, staff_required)
@@ -163,7 +163,8 @@ def _live_page(template: str, room_id):
                             " and rs.room_id = %s)) order by u.display_name", [room["id"]])
     token = make_token(LiveIdentity(g.tenant.id, room["id"], "staff", staff.id))
     return render_template(template, room=room, snapshot=snapshot, queue=queue, people=people,
-                           colleagues=colleagues, live_token=token, london=london, **engagement)
+                           colleagues=colleagues, live_token=token, london=london,
+                           can_speak=can(staff.role, "captions.speak"), **engagement)
 
 
 @bp.get("/rooms/<room_id>/moderate")
@@ -176,7 +177,10 @@ def moderate(room_id):
 @bp.get("/rooms/<room_id>/host")
 @staff_required
 def host(room_id):
-    return _live_page("console/host.html", room_id)
+    response = make_response(_live_page("console/host.html", room_id))
+    # "Speak live" uses the microphone on this page only (every other page keeps microphone=())
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(self), geolocation=()"
+    return response
 
 
 @bp.post("/rooms/<room_id>/commands/<name>")

@@ -47,6 +47,7 @@ class Connection:
     rate: float = 10.0          # events per second on average (LIVE_EVENTS_PER_SECOND)...
     tokens: float = 30.0        # ...with bursts of three seconds' worth
     checked_at: float = field(default_factory=monotonic)
+    audio: object = None        # a host's live-audio budget (services/web/live/captions.py)
 
     def within_budget(self) -> bool:
         """A token bucket per public connection: a flood is answered cheaply, without touching PostgreSQL

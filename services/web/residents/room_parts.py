@@ -1,7 +1,7 @@
 """The order of the room page's parts, by the chat's state: what a resident came to do comes first.
 
 Before the chat: the calendar and reminders. While it is live: joining, then asking,
-then what is being said (announcements and an open poll above the questions), with reminders and
+then the live captions (shown once the host speaks), then what is being said (announcements and an open poll above the questions), with reminders and
 sharing folded below. Afterwards: the transcript and the written answers.
 
 The page is rendered in this order, and room.js moves the same parts when the state changes
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from services.web.residents.blueprint import bp
 
 ORDERS: dict[str, tuple[str, ...]] = {
-    "scheduled": ("calendar", "register", "safety", "about", "ask", "announcements", "polls", "questions", "media",
-                  "share"),
-    "live": ("safety", "ask", "announcements", "polls", "counts", "questions", "about", "media", "register",
+    "scheduled": ("calendar", "register", "safety", "about", "ask", "announcements", "polls", "questions", "captions",
+                  "media", "share"),
+    "live": ("safety", "ask", "captions", "announcements", "polls", "counts", "questions", "about", "media", "register",
              "calendar", "share"),
-    "closed": ("closing", "transcript", "questions", "counts", "media", "announcements", "polls", "ask", "safety",
-               "about", "share"),
+    "closed": ("closing", "transcript", "questions", "counts", "captions", "media", "announcements", "polls", "ask",
+               "safety", "about", "share"),
 }
 ORDERS["archived"] = ORDERS["closed"]
 

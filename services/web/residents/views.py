@@ -20,6 +20,7 @@ from services.residents.schemas import JoinSchema, RegisterSchema
 from services.media.queries import get_media, public_media
 from services.lib.i18n import current_lang, reader_sentence, reading_language
 from services.residents.accessibility import statement
+from services.captions.actions import captions_so_far
 from services.residents.strings import room_script_strings, signposting
 from services.rooms.lifecycle import ASKING_STATES
 from services.transcripts.queries import get_transcript, transcript_exists
@@ -70,12 +71,13 @@ def room_page_context(room_id, participant_id=None, *, viewer_only: bool = False
         mine = participant_state(tx, participant["id"]) if participant else None
         media = public_media(tx, room["id"])
         has_transcript = transcript_exists(tx, room["id"])
+        captions = captions_so_far(tx, room["id"])
     identity = LiveIdentity(g.tenant.id, room["id"], "resident" if participant else "viewer",
                             participant["id"] if participant else None, current_lang())
     return dict(room=room, snapshot=snapshot, participant=participant, mine=mine, counts=counts,
                 live_token=make_token(identity), can_ask=room["state"] in ASKING_STATES,
                 can_register=room["state"] in registrations.REGISTERING_STATES,
-                media=media, has_transcript=has_transcript, script_strings=room_script_strings(), signposting=signposting)
+                media=media, has_transcript=has_transcript, captions=captions, script_strings=room_script_strings(), signposting=signposting)
 
 
 @bp.get("/rooms/<room_id>")

@@ -27,6 +27,8 @@ from services.api import tokens as api_tokens
 from services.web.extensions import socketio
 from services.live import actions, commands
 from services.web.live import events as _registered  # noqa: F401  (registers the handlers we enumerate)
+from services.web.live import captions as _captions  # noqa: F401  (and the live audio's)
+from services.captions.schemas import AudioChunkSchema
 from services.live.schemas import ResumeSchema
 from services.rooms import actions as room_actions
 from services.lib.validation import load
@@ -82,7 +84,7 @@ EXPAND = {  # variables that name an action rather than an object: every value i
     ("residents.transcript_file", "fmt"): ["txt", "pdf"],
 }
 EVENT_SCHEMAS = {**{n: c.schema for n, c in {**commands.RESIDENT_COMMANDS, **commands.STAFF_COMMANDS}.items()},
-                 "resume": ResumeSchema}
+                 "resume": ResumeSchema, "caption_audio": AudioChunkSchema}
 SOCKET_LIFECYCLE = {"connect", "disconnect", "*"}
 SIGN_IN = "/console/sign-in"
 PLATFORM_SIGN_IN = "/platform/sign-in"
@@ -351,6 +353,10 @@ def event_payloads(name: str, owner_db, victim: Victim):
         for stream in ("room", "staff"):
             yield {"stream": stream, "after": 0}, False
         return
+    if name == "caption_audio":   # binary audio, always for the sender's own room (named by its token)
+        yield {"audio": b"\x00\x00" * 800}, False
+        yield {"end": True}, False
+        return
     base = body_from([schema], owner_db, victim)
     if "option_ids" in base:
         base["option_ids"] = [1]
@@ -378,7 +384,7 @@ def test_every_event_refuses_other_tenants(app_ctx, owner_db, live_pair):
                 covered.add(event)
                 for name, conn in conns.items():
                     ack = conn.call_patiently(event, payload)
-                    where = f"{event} {json.dumps(payload)} as {name}"
+                    where = f"{event} {json.dumps(payload, default=repr)} as {name}"
                     if not isinstance(ack, dict) or not isinstance(ack.get("ok"), bool):
                         failures.append(f"{where}: bad acknowledgement {ack!r}")
                         continue
