@@ -30,6 +30,7 @@ from services.live.tokens import LiveIdentity, read_token
 from services.web.request_info import client_ip_from_environ
 from services.rooms.lifecycle import PUBLIC_STATES
 from services.lib.validation import load
+from services.rooms.queries import get_room
 from tenants.auth import staff_by_id
 from tenants.db import tenant_scope
 from tenants.resolution import slug_for_domain
@@ -325,11 +326,10 @@ def _dispatch(name: str, args: tuple, table: dict, kind: str):
     command = table[name]
     try:
         data = commands.validate(command, payload)
-        # pipeline mode: each fetch is one round trip for every statement sent before it (BEGIN,
-        # the tenant setting and the actor's check go together; so do the audit row and the events)
-        with tenant_scope(conn.identity.tenant_id, pipeline=True) as tx:
+        with tenant_scope(conn.identity.tenant_id) as tx:
+            room = get_room(tx, conn.identity.room_id)
             actor = _actor(tx, conn)
-            result = commands.execute(command, tx, actor, conn.identity.room_id, data)
+            result = commands.execute(command, tx, actor, room, data)
     except DomainError as exc:
         return _refusal(exc, kind)
     except Exception:
