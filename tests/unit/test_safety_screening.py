@@ -130,3 +130,12 @@ def test_concurrent_questions_in_a_gevent_process_are_all_screened():
     result = subprocess.run([sys.executable, "-c", GEVENT_CLASSIFICATIONS], cwd=ROOT, capture_output=True,
                             text=True, timeout=60)
     assert result.stdout.strip() == "40", result.stderr
+
+
+def test_welsh_and_english_medical_emergencies_force_999_in_their_everyday_forms():
+    from services.screening.rules import find_cues
+
+    for text in ("Mae fy ngŵr newydd lewygu yn y gegin", "nid yw'n anadlu", "dim yn anadlu, help",
+                 "dad yn cael trawiad ar y galon", "I think he's having a heart attack", "mae hi'n tagu"):
+        assert find_cues(text).forces_emergency, text
+    assert not find_cues("the precept nearly gave me a heart attack").forces_emergency
