@@ -14,6 +14,11 @@ function giveIds(node, qid) {
   for (const el of node.querySelectorAll('[data-id-prefix]')) el.id = `${el.dataset.idPrefix}-${qid}`;
   for (const label of node.querySelectorAll('[data-label-for]')) label.htmlFor = `${label.dataset.labelFor}-${qid}`;
   for (const input of node.querySelectorAll('[data-field="question-id"]')) input.value = qid;
+  for (const form of node.querySelectorAll('form[data-question-form]')) {
+    const action = new URL(form.getAttribute('action'), document.baseURI);   // a template's clone has no base URL
+    action.searchParams.set('question_id', qid);
+    form.setAttribute('action', action);
+  }
   node.dataset.questionId = qid;
   if (node.hasAttribute('aria-labelledby')) node.setAttribute('aria-labelledby', `by-${qid}`);
   return node;
@@ -216,8 +221,7 @@ root.addEventListener('submit', (event) => {
   if (!form || !socket.connected) return; // no socket: the plain post works
   event.preventDefault();
   const data = Object.fromEntries(new FormData(form));
-  delete data.csrf_token;
-  delete data.back;
+  if (form.hasAttribute('data-question-form')) data.question_id = new URL(form.action).searchParams.get('question_id');
   if (['tag', 'tag_poll'].includes(form.dataset.command)) data.theme_ids = new FormData(form).getAll('theme_ids');
   if (form.dataset.command === 'poll_open') data.options = data.options.split('\n').map((s) => s.trim()).filter(Boolean);
   socket.emit(form.dataset.command, data, (reply) => {

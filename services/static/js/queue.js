@@ -81,7 +81,7 @@ export class ModerationQueue {
     const actions = {
       j: () => this.moveFocus(card, 1), ArrowDown: () => this.moveFocus(card, 1),
       k: () => this.moveFocus(card, -1), ArrowUp: () => this.moveFocus(card, -1),
-      a: () => card.querySelector('form[data-command="approve"]').requestSubmit(),
+      a: () => { const form = card.querySelector('form[data-command="approve"]'); form.requestSubmit(form.querySelector('[type="submit"]')); },
       r: () => card.querySelector('select[name="reason"]').focus(),
       w: () => { card.querySelector('[data-more]').open = true; card.querySelector('form[data-command="reply"] textarea').focus(); },
       f: () => card.querySelector('form[data-command="escalate"] button').focus(),

@@ -188,12 +188,12 @@ def host(room_id):
 def command(room_id, name):
     """The no-JavaScript transport for staff commands (same table as the Socket.IO events)."""
     cmd = commands.STAFF_COMMANDS.get(name) or abort(404)
-    back = request.form.get("back") if request.form.get("back") in ("moderate", "host") else "moderate"
+    back = request.args.get("back") if request.args.get("back") in ("moderate", "host") else "moderate"
     def run():
         with tenant_scope(g.tenant.id) as tx:
             room = get_room(tx, room_id)          # someone else's chat is not found, whatever the input
             require_room(tx, current_staff(), room["id"])
-            data = commands.validate(cmd, request.form.to_dict() | _lists(name))
+            data = commands.validate(cmd, _question(request.args) | request.form.to_dict() | _lists(name))
             commands.execute(cmd, tx, current_staff(), room, data)
     _, errors = attempt(run)
     for message in errors.values():
@@ -203,6 +203,11 @@ def command(room_id, name):
     if current_staff().role == "panelist":
         back = "host"
     return redirect(url_for(f".{back}", room_id=room_id))
+
+
+def _question(args) -> dict:
+    """A queue card's forms name their question in the action URL (see the command_form macro)."""
+    return {"question_id": args["question_id"]} if args.get("question_id") else {}
 
 
 def _lists(name: str) -> dict:
