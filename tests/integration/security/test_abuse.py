@@ -21,6 +21,7 @@ from services.web.api import views as api_views
 from services.web.live.events import origin_checker
 from services.web.request_info import client_ip_from_environ
 from services.residents.actions import JOINS_PER_NETWORK
+from services.live import actions as live_actions
 from tenants.db import tenant_scope
 from tenants.errors import RateLimited
 from tests.perf.loadgen import SioClient, SioError
@@ -299,6 +300,28 @@ def test_forms_without_a_csrf_token_are_refused(csrf_app, make_world):
     with tenant_scope(world.tenant.id) as tx:
         assert [r["body"] for r in tx.all("select body from announcements")] == ["Genuine"]
         assert tx.value("select count(*) from participants") == 0
+
+
+def test_a_queue_card_posted_without_javascript_carries_its_question_and_token(csrf_app, app_ctx, make_world):
+    """The card's forms have no hidden inputs (see the command_form macro): the question rides in
+    the action URL and the CSRF token on the submit button, which a plain post sends."""
+    world = make_world()
+    with tenant_scope(world.tenant.id) as tx:
+        question = live_actions.submit_question(tx, world.join("Pat"), "When will the precept be set?")
+    base = f"/t/{world.tenant.slug}"
+    browser = csrf_app.test_client()
+    token = _csrf_token(browser.get(f"{base}/console/sign-in").get_data(as_text=True))
+    browser.post(f"{base}/console/sign-in", data={"email": world.host.email, "password": PASSWORD, "csrf_token": token})
+    page = browser.get(f"{base}/console/rooms/{world.room['id']}/moderate").get_data(as_text=True)
+    form = re.search(r'<form method="post" action="([^"]+)" data-command="approve"[^>]*>(.*?)</form>', page, re.S)
+    action = form.group(1).replace("&amp;", "&")
+    assert parse_qs(urlsplit(action).query)["question_id"] == [str(question["id"])]
+    assert 'type="hidden"' not in form.group(2)
+    button = re.search(r'<button type="submit" name="csrf_token" value="([^"]+)">Approve</button>', form.group(2))
+    posted = browser.post(action, data={"body": "When will the precept be set?", "csrf_token": button.group(1)})
+    assert posted.status_code == 302 and posted.location.endswith("/moderate")
+    with tenant_scope(world.tenant.id) as tx:
+        assert tx.value("select status from questions where id = %s", [question["id"]]) == "published"
 
 
 def _get_pages(app, world) -> dict[str, object]:
