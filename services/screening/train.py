@@ -7,7 +7,8 @@ tuning set (never the held-out set):
 - settled: the lowest at which the fast reading's sure answers were right 99.5 % of the time and
   never sent a danger message to `none` nor an emergency elsewhere;
 - emergency, emergency_ratio and guidance: on a grid, the set that keeps at least 97 % of tuning emergencies and
-  raises at most 5 % false alarms on ordinary messages, with the best safeguarding and crime-report
+  raises at most 4 % false alarms on ordinary messages (a point below the issue's 5 %: unseen
+  sets have run a point or two above the out-of-fold rate), with the best safeguarding and crime-report
   recall (the lower of the two). We prefer a false alarm (a line of guidance) to a miss;
 - emergency_pattern: then, on the same terms, the emergency threshold for messages that tell of a
   pattern ("every night", "for months", "not right now"), at or above the emergency one.
@@ -21,14 +22,14 @@ import numpy as np
 
 from services.lib.encoder import shared_encoder
 from services.screening.dataset import TUNING, load_examples
-from services.screening.embedding import (CLASSES, MODEL_FILE, NAME, decide, fast_features, reading,
+from services.screening.embedding import (CLASSES, MODEL_FILE, NAME, fast_features, reading,
                                           settled_class, softmax, windows)
 from services.screening.ngrams import WIDTH
 from services.screening.rules import FEATURE_NAMES, CueHits, find_cues
 
 L2, STEPS, STEP_SIZE, FOLDS = 3e-3, 300, 0.05, 5
 BLOCK_SCALE, CUE_SCALE = 4.0, 0.3    # embeddings and n-grams are unit vectors; cues are standardised
-EMERGENCY_TARGET, FALSE_ALARMS_AT_MOST = 0.97, 0.05
+EMERGENCY_TARGET, FALSE_ALARMS_AT_MOST = 0.97, 0.04
 GRID = [round(0.05 + 0.02 * i, 2) for i in range(43)]
 RATIOS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 SETTLED_ACCURACY, SETTLED_GRID = 0.995, (0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995, 1.0)
@@ -87,25 +88,55 @@ def lowest_settled(readings: list[dict], labels: list[str]) -> float:
     return 1.01   # nothing settles: every message is read in full
 
 
-def choose_thresholds(full: list[dict], fast: list[dict], labels: list[str], cues: list[CueHits]) -> dict:
-    thresholds = {"settled": lowest_settled(fast, labels)}
+class Readings:
+    """The out-of-fold readings of the tuning set as arrays, so a threshold candidate is scored
+    with a few array operations (the grid has 11,000 candidates) rather than a loop per message."""
+
+    def __init__(self, full: list[dict], fast: list[dict], labels: list[str], cues: list[CueHits]):
+        self.full = {name: np.asarray([r[name] for r in full]) for name in CLASSES}
+        self.fast = fast
+        self.labels = np.asarray([CLASSES.index(label) for label in labels])
+        self.forced = np.asarray([hits.forces_emergency for hits in cues])
+        self.pattern = np.asarray([hits.tells_of_a_pattern for hits in cues])
+        self._settled: dict[float, np.ndarray] = {}
+
+    def settled(self, threshold: float) -> np.ndarray:
+        """Per message, the fast reading's sure class index, or -1 (rule-forced messages never settle)."""
+        if threshold not in self._settled:
+            sure = [settled_class(r, threshold) for r in self.fast]
+            self._settled[threshold] = np.where(self.forced, -1, [CLASSES.index(c) if c else -1 for c in sure])
+        return self._settled[threshold]
+
+    def decided(self, thresholds: dict) -> np.ndarray:
+        """`decide` (embedding.py) for every message at once, after the fast reading's sure answers."""
+        e, s, r, n = (self.full[name] for name in CLASSES)
+        bar = np.where(self.pattern, thresholds["emergency_pattern"], thresholds["emergency"])
+        emergency = self.forced | ((e >= bar) & (e >= thresholds["emergency_ratio"] * np.maximum(s, r)))
+        guidance = np.where(s >= r, CLASSES.index("safeguarding"), CLASSES.index("report_crime"))
+        full = np.where(emergency, 0, np.where(1 - n >= thresholds["guidance"], guidance, CLASSES.index("none")))
+        settled = self.settled(thresholds["settled"])
+        return np.where(settled >= 0, settled, full)
+
+
+def choose_thresholds(readings: Readings, labels: list[str]) -> dict:
+    thresholds = {"settled": lowest_settled(readings.fast, labels)}
     best = best_on_grid([{**thresholds, "emergency": emergency, "emergency_ratio": ratio, "guidance": guidance,
                           "emergency_pattern": emergency}
                          for emergency, ratio, guidance in itertools.product(GRID, RATIOS, GRID)],
-                        full, fast, labels, cues)
+                        readings)
     if best is None:
         raise SystemExit(f"no thresholds keep {EMERGENCY_TARGET:.0%} of tuning emergencies within "
                          f"{FALSE_ALARMS_AT_MOST:.0%} false alarms: the model needs better data or features")
     return best_on_grid([{**best, "emergency_pattern": pattern} for pattern in GRID if pattern >= best["emergency"]],
-                        full, fast, labels, cues)
+                        readings)
 
 
-def best_on_grid(candidates: list[dict], full, fast, labels, cues) -> dict | None:
+def best_on_grid(candidates: list[dict], readings: Readings) -> dict | None:
     """The candidate that keeps the emergency and false-alarm targets with the best safeguarding
     and crime-report recall (the lower of the two), or None."""
     best = None
     for candidate in candidates:
-        figures = cross_validated(candidate, full, fast, labels, cues)
+        figures = cross_validated(candidate, readings)
         if figures["emergency_recall"] < EMERGENCY_TARGET or figures["false_alarm_rate"] > FALSE_ALARMS_AT_MOST:
             continue
         rank = (min(figures["safeguarding_recall"], figures["report_crime_recall"]), figures["emergency_recall"])
@@ -125,8 +156,9 @@ def main() -> None:
     y = np.asarray([CLASSES.index(label) for label in labels])
     cues = [find_cues(t) for t in texts]
     fast_oof, full_oof = out_of_fold(fast_whole, fast_parts, y), out_of_fold(full_whole, full_parts, y)
-    thresholds = choose_thresholds(full_oof, fast_oof, labels, cues)
-    figures = cross_validated(thresholds, full_oof, fast_oof, labels, cues)
+    readings = Readings(full_oof, fast_oof, labels, cues)
+    thresholds = choose_thresholds(readings, labels)
+    figures = cross_validated(thresholds, readings)
     model = {"engine": NAME, "encoder": encoder.name, "ngram_width": WIDTH, "classes": CLASSES,
              "trained_on": f"{TUNING.name} ({len(examples)} messages)", "thresholds": thresholds,
              "cross_validated": {name: round(value, 3) for name, value in figures.items()}}
@@ -137,19 +169,12 @@ def main() -> None:
     print(f"wrote {MODEL_FILE.name}: thresholds {thresholds}; {FOLDS}-fold on tuning: {model['cross_validated']}")
 
 
-def cross_validated(thresholds: dict, full: list[dict], fast: list[dict], labels: list[str], cues: list[CueHits]) -> dict:
-    decided = []
-    for full_reading, fast_reading, hits in zip(full, fast, cues):
-        settled = None if hits.forces_emergency else settled_class(fast_reading, thresholds["settled"])
-        decided.append(settled or decide(full_reading, hits, thresholds)[0])
-    figures = {f"{label}_recall": (sum(d == label for d, l in zip(decided, labels) if l == label)
-                                  / labels.count(label)) for label in CLASSES[:3]}
-    ordinary = [d for d, label in zip(decided, labels) if label == "none"]
-    figures["false_alarm_rate"] = sum(d != "none" for d in ordinary) / len(ordinary)
-    figures["settled_fast"] = sum(settled_class(r, thresholds["settled"]) is not None and not hits.forces_emergency
-                                  for r, hits in zip(fast, cues)) / len(fast)
+def cross_validated(thresholds: dict, readings: Readings) -> dict:
+    decided, labels = readings.decided(thresholds), readings.labels
+    figures = {f"{label}_recall": float((decided[labels == i] == i).mean()) for i, label in enumerate(CLASSES[:3])}
+    figures["false_alarm_rate"] = float((decided[labels == CLASSES.index("none")] != CLASSES.index("none")).mean())
+    figures["settled_fast"] = float((readings.settled(thresholds["settled"]) >= 0).mean())
     return figures
-
 
 if __name__ == "__main__":
     main()

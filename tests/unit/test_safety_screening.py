@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from services.screening import engine
@@ -106,12 +107,12 @@ def test_held_out_figures_do_not_regress():
     """The held-out figures reported in docs/safety.md, with a little room: a change that loses
     emergencies or floods ordinary questions with 999 guidance fails here."""
     result = figures(run("embedding-v2", load_examples(HELDOUT)))
-    assert result["emergency_recall"] >= 0.97
+    assert result["emergency_recall"] >= 0.96
     assert result["any_guidance_recall"] >= 0.97
-    assert result["safeguarding_recall"] >= 0.84
-    assert result["report_crime_recall"] >= 0.82
-    assert result["false_alarm"] <= 0.07
-    assert result["false_emergency"] <= 0.05
+    assert result["safeguarding_recall"] >= 0.85
+    assert result["report_crime_recall"] >= 0.9
+    assert result["false_alarm"] <= 0.12
+    assert result["false_emergency"] <= 0.04
 
 
 GEVENT_CLASSIFICATIONS = """
@@ -139,3 +140,24 @@ def test_welsh_and_english_medical_emergencies_force_999_in_their_everyday_forms
                  "dad yn cael trawiad ar y galon", "I think he's having a heart attack", "mae hi'n tagu"):
         assert find_cues(text).forces_emergency, text
     assert not find_cues("the precept nearly gave me a heart attack").forces_emergency
+
+
+def test_the_training_search_decides_exactly_as_the_engine_does():
+    """Thresholds are chosen with an array version of `decide`; it must agree with the engine's."""
+    from services.screening.embedding import CLASSES, decide, settled_class
+    from services.screening.train import Readings
+
+    rng = np.random.default_rng(3)
+    texts = ["a man outside with a knife right now", "every night they race up and down", "when is the precept set"]
+    cues = [find_cues(texts[i % 3]) for i in range(600)]
+    def random_reading():
+        p = rng.dirichlet(np.ones(4))
+        return dict(zip(CLASSES, p.round(2)))
+    full, fast = [random_reading() for _ in cues], [random_reading() for _ in cues]
+    labels = [CLASSES[i % 4] for i in range(len(cues))]
+    readings = Readings(full, fast, labels, cues)
+    for thresholds in ({"settled": 0.6, "emergency": 0.3, "emergency_pattern": 0.5, "emergency_ratio": 0.8, "guidance": 0.4},
+                       {"settled": 0.9, "emergency": 0.2, "emergency_pattern": 0.2, "emergency_ratio": 1.0, "guidance": 0.7}):
+        expected = [settled_class(f, thresholds["settled"]) if not c.forces_emergency and settled_class(f, thresholds["settled"])
+                    else decide(r, c, thresholds)[0] for r, f, c in zip(full, fast, cues)]
+        assert [CLASSES[i] for i in readings.decided(thresholds)] == expected
