@@ -302,7 +302,10 @@ class Worker {
     await Promise.all(Array.from({ length: Math.min(concurrency, fresh.length) }, lane));
     // the upgrade probe runs after the connection opens: give the joined ones time to finish it
     const upgradeTimeout = Number(msg.upgrade_timeout === undefined ? 10 : msg.upgrade_timeout);
-    const wantUpgrade = (r) => r.state === 'joined' && r.connected && !(r.options.transports || this.opts.transports || []).every((t) => t === 'polling');
+    const wantUpgrade = (r) => {
+      const transports = r.options.transports || this.opts.transports; // null: the client's defaults
+      return r.state === 'joined' && r.connected && !(transports && transports.every((t) => t === 'polling'));
+    };
     const deadline = Date.now() + upgradeTimeout * 1000;
     while (Date.now() < deadline && fresh.some((r) => wantUpgrade(r) && r.transport() !== 'websocket')) {
       await new Promise((resolve) => setTimeout(resolve, 50));
