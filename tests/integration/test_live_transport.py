@@ -103,7 +103,7 @@ def test_a_shorter_ping_schedule_is_advertised_kept_and_enforced(env, tmp_path):
                 opcode, _ = ws.recv_data(control_frame=True)
                 assert opcode == websocket.ABNF.OPCODE_CLOSE
                 ws.recv()
-        assert 1 <= time.monotonic() - unanswered < 4
+        assert 0.9 <= time.monotonic() - unanswered < 4   # not before the time-out (1 s after the ping was sent)
     finally:
         quick.stop()
 
