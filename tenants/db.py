@@ -7,6 +7,8 @@ into the next borrower. Row-level-security policies read that setting.
 
 Side effects that must only happen once the rows are committed (Socket.IO emits, Celery
 enqueues) are registered with `tx.after_commit(...)` and run after COMMIT, never on rollback.
+Writes that are cheaper done once at the end (the room event log: one statement for every event
+of the transaction) are registered with `tx.before_commit(...)` and run just before COMMIT.
 
 When PostgreSQL is unreachable, callers get `Unavailable` (a 503 with Retry-After, or a Socket.IO
 ack with a retry hint) quickly instead of queueing for the pool's full timeout, and the pool
@@ -33,10 +35,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Tx:
-    """A transaction: the connection, the tenant it is scoped to, and post-commit callbacks."""
+    """A transaction: the connection, the tenant it is scoped to, and its commit callbacks.
+
+    `pending` holds what a slice gathers during the transaction for one write or emit at the end
+    (keyed by the slice: see services/rooms/event_log.py and services/rooms/broadcast.py)."""
 
     conn: psycopg.Connection
     tenant_id: UUID | None
+    pending: dict[str, Any] = field(default_factory=dict)
+    _before_commit: list[Callable[[], Any]] = field(default_factory=list)
     _after_commit: list[Callable[[], Any]] = field(default_factory=list)
 
     def execute(self, query, params=None) -> psycopg.Cursor:
@@ -51,6 +58,9 @@ class Tx:
     def value(self, query, params=None):
         row = self.conn.execute(query, params).fetchone()
         return None if row is None else next(iter(row.values()))
+
+    def before_commit(self, callback: Callable[[], Any]) -> None:
+        self._before_commit.append(callback)
 
     def after_commit(self, callback: Callable[[], Any]) -> None:
         self._after_commit.append(callback)
@@ -173,6 +183,8 @@ def _transaction(tenant_id: UUID | None, pipeline: bool = False) -> Iterator[Tx]
                 conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
             tx = Tx(conn, tenant_id)
             yield tx
+            for callback in tx._before_commit:
+                callback()
     for callback in tx._after_commit:
         callback()
 

@@ -8,6 +8,7 @@ or names, and break transcripts and exports). Tab, newline and carriage return a
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from marshmallow import Schema, ValidationError, fields
 
@@ -18,13 +19,20 @@ UNACCEPTABLE_MESSAGE = "contains characters we cannot accept (control characters
 
 
 def load(schema: type[Schema], data) -> dict:
-    instance = schema()
+    instance = _instance(schema)
     try:
         loaded = instance.load(data)
     except ValidationError as exc:
         raise ValidationFailed.from_messages(_sentences(instance, _plain(exc.messages))) from None
     _check_text(loaded, "")
     return loaded
+
+
+@cache
+def _instance(schema: type[Schema]) -> Schema:
+    """One instance per schema class: building one costs more than loading a small payload, and a
+    marshmallow schema keeps no state between loads."""
+    return schema()
 
 
 def _plain(messages):

@@ -152,24 +152,35 @@ def vote_in_poll(tx: Tx, participant: dict, poll_id, option_ids: list[int]) -> N
 
 # --- staff: moderation --------------------------------------------------------------------
 
+# one statement: the checks, the change and the author's name; `_why_not_approved` explains a refusal
+_APPROVE = ("with old as (select id, body, room_id, participant_id from questions where id = %(id)s for update)"
+            " update questions q set status = 'published', body = coalesce(%(body)s, q.body),"
+            " published_at = coalesce(q.published_at, now()), moderated_at = now(), moderated_by = %(staff_id)s"
+            " from old join rooms r on r.id = old.room_id left join participants p on p.id = old.participant_id"
+            " where q.id = old.id and q.status in ('pending', 'hidden') and r.state not in ('draft', 'scheduled')"
+            " returning q.*, p.display_name as author_name, q.body is distinct from old.body as edited")
+
+
 def approve_question(tx: Tx, staff: Staff, question_id, edited_body: str | None = None) -> dict:
     require(staff.role, "question.moderate")
-    question = _question(tx, question_id, for_update=True)
-    if question["status"] not in ("pending", "hidden"):
-        raise Conflict(f"This question is already {question['status']}.")
-    if get_room(tx, question["room_id"])["state"] in ("draft", "scheduled"):
-        raise Conflict("Questions asked in advance can be published once the chat is live.")
-    body = edited_body.strip() if edited_body and edited_body.strip() else question["body"]
-    updated = tx.one("update questions set status = 'published', body = %s, published_at = coalesce(published_at, now()),"
-                     " moderated_at = now(), moderated_by = %s where id = %s returning *",
-                     [body, staff.id, question["id"]])
-    name = _display_name(tx, question["participant_id"])
-    append_room_event(tx, question["room_id"], "question.published", public_question(updated, name))
-    append_staff_event(tx, question["room_id"], "question.moderated", staff_question(updated, name))
-    audit.record_staff(tx, staff, "question.approved", "question", question["id"],
-                       {"edited": body != question["body"]})
+    qid = parse_uuid(question_id)
+    body = edited_body.strip() if edited_body and edited_body.strip() else None
+    updated = tx.one(_APPROVE, {"id": qid, "body": body, "staff_id": staff.id}) if qid else None
+    if updated is None:
+        raise _why_not_approved(tx, question_id)
+    name, edited = updated.pop("author_name") or "Resident", updated.pop("edited")
+    append_room_event(tx, updated["room_id"], "question.published", public_question(updated, name))
+    append_staff_event(tx, updated["room_id"], "question.moderated", staff_question(updated, name))
+    audit.record_staff(tx, staff, "question.approved", "question", updated["id"], {"edited": edited})
     _tell_author(tx, updated)
     return updated
+
+
+def _why_not_approved(tx: Tx, question_id) -> Exception:
+    question = _question(tx, question_id)   # raises NotFound
+    if question["status"] not in ("pending", "hidden"):
+        return Conflict(f"This question is already {question['status']}.")
+    return Conflict("Questions asked in advance can be published once the chat is live.")
 
 
 def reject_question(tx: Tx, staff: Staff, question_id, reason: str) -> dict:
@@ -359,13 +370,13 @@ def send_private(tx: Tx, participant_id, room_id, kind: str, body: str, *, quest
                  [tx.tenant_id, room_id, participant_id, question_id, kind, body])
     message = {"id": str(row["id"]), "kind": kind, "body": body,
                "question_id": str(question_id) if question_id else None, "at": row["created_at"].isoformat()}
-    tx.after_commit(lambda: broadcast.emit("private", message, to=participant_channel(participant_id)))
+    broadcast.emit_after_commit(tx, "private", message, to=participant_channel(participant_id))
 
 
 def _tell_author(tx: Tx, question: dict) -> None:
     """The author sees their own question's state (waiting, published, not published)."""
     own = own_question(question, _settings(tx) if question["rejection_reason"] else None)
-    tx.after_commit(lambda: broadcast.emit("my_question", own, to=participant_channel(question["participant_id"])))
+    broadcast.emit_after_commit(tx, "my_question", own, to=participant_channel(question["participant_id"]))
 
 
 # --- loading through the tenant scope -----------------------------------------------------

@@ -155,8 +155,8 @@ def resident_disconnected(tenant_id) -> None:
     CONNECTED_RESIDENTS.labels(str(tenant_id)).dec()
 
 
-def event_published(stream: str) -> None:
-    EVENTS_PUBLISHED.labels(stream).inc()
+def event_published(stream: str, count: int = 1) -> None:
+    EVENTS_PUBLISHED.labels(stream).inc(count)
 
 
 def assist_grouped(seconds: float) -> None:

@@ -2,7 +2,8 @@
 
 Every public change in a room gets the next per-room sequence number (the room row is the
 counter, so concurrent writers are serialised per room) and is stored in `room_events` in the
-same transaction as the change. The emit happens only after COMMIT. Clients keep the last
+same transaction as the change: all of a transaction's events in one statement just before its
+COMMIT, so the room row is locked only for the last moment of the transaction. The emit happens only after COMMIT. Clients keep the last
 sequence they applied; a gap makes them ask for the missing range, a repeat is ignored.
 The staff stream (`staff_events`) works the same way for moderators' eyes only.
 """
@@ -25,28 +26,62 @@ STREAMS = {
 }
 
 
-def _append(tx: Tx, stream: str, room_id: UUID, event_type: str, data: dict) -> dict:
-    table, counter, channel, socket_event = STREAMS[stream]
-    # one round trip: take the room's next number and store the event under it
-    row = tx.one(f"with counter as (update rooms set {counter} = {counter} + 1 where id = %s returning {counter} as seq)"
-                 f" insert into {table} (tenant_id, room_id, seq, type, data) select %s, %s, seq, %s, %s from counter"
-                 " returning seq, created_at", [room_id, tx.tenant_id, room_id, event_type, Jsonb(data)])
-    event = {"seq": row["seq"], "type": event_type, "data": data, "at": row["created_at"].isoformat()}
-    tx.after_commit(lambda: _emit(stream, socket_event, event, channel(room_id)))
-    return event
+def _append(tx: Tx, stream: str, room_id: UUID, event_type: str, data: dict) -> None:
+    """Queue the event in `tx`; every event of the transaction is written in one statement just
+    before COMMIT (`_write`), which also gives each its sequence number. Its emit is queued now, so
+    a transaction's emits keep the order they were made in."""
+    rooms = tx.pending.get("room_events")
+    if rooms is None:
+        rooms = tx.pending["room_events"] = {}
+        tx.before_commit(lambda: _write(tx, rooms))
+    event = {"seq": None, "type": event_type, "data": data, "at": None}
+    rooms.setdefault(room_id, []).append((stream, event))
+    _, _, channel, socket_event = STREAMS[stream]
+    broadcast.emit_after_commit(tx, socket_event, event, to=channel(room_id))
 
 
-def _emit(stream: str, socket_event: str, event: dict, to: str) -> None:
-    broadcast.emit(socket_event, event, to=to)
-    metrics.event_published(stream)
+# per room, one round trip: take the next numbers of both streams and store every event under them
+_WRITE = ("with counter as (update rooms set last_seq = last_seq + %(room_count)s,"
+          " staff_last_seq = staff_last_seq + %(staff_count)s where id = %(room_id)s"
+          " returning last_seq, staff_last_seq),"
+          " room_rows as (insert into room_events (tenant_id, room_id, seq, type, data)"
+          " select %(tenant_id)s, %(room_id)s, c.last_seq - %(room_count)s + e.n, e.v->>'type', e.v->'data'"
+          " from counter c, jsonb_array_elements(%(room)s) with ordinality e(v, n)),"
+          " staff_rows as (insert into staff_events (tenant_id, room_id, seq, type, data)"
+          " select %(tenant_id)s, %(room_id)s, c.staff_last_seq - %(staff_count)s + e.n, e.v->>'type', e.v->'data'"
+          " from counter c, jsonb_array_elements(%(staff)s) with ordinality e(v, n))"
+          " select last_seq, staff_last_seq, now() as at from counter")
 
 
-def append_room_event(tx: Tx, room_id: UUID, event_type: str, data: dict) -> dict:
-    return _append(tx, "room", room_id, event_type, data)
+def _write(tx: Tx, rooms: dict[UUID, list[tuple[str, dict]]]) -> None:
+    for room_id, queued in rooms.items():
+        by_stream = {"room": [e for s, e in queued if s == "room"], "staff": [e for s, e in queued if s == "staff"]}
+        row = tx.one(_WRITE, {
+            "room_id": room_id, "tenant_id": tx.tenant_id,
+            "room_count": len(by_stream["room"]), "staff_count": len(by_stream["staff"]),
+            "room": Jsonb([{"type": e["type"], "data": e["data"]} for e in by_stream["room"]]),
+            "staff": Jsonb([{"type": e["type"], "data": e["data"]} for e in by_stream["staff"]])})
+        if row is None:
+            raise LookupError(f"room {room_id} is gone: its events cannot be logged")
+        at = row["at"].isoformat()
+        for stream, events in by_stream.items():
+            first = row[STREAMS[stream][1]] - len(events) + 1
+            for offset, event in enumerate(events):
+                event["seq"], event["at"] = first + offset, at
+        tx.after_commit(lambda counts={s: len(e) for s, e in by_stream.items() if e}: _count(counts))
 
 
-def append_staff_event(tx: Tx, room_id: UUID, event_type: str, data: dict) -> dict:
-    return _append(tx, "staff", room_id, event_type, data)
+def _count(published: dict[str, int]) -> None:
+    for stream, count in published.items():
+        metrics.event_published(stream, count)
+
+
+def append_room_event(tx: Tx, room_id: UUID, event_type: str, data: dict) -> None:
+    _append(tx, "room", room_id, event_type, data)
+
+
+def append_staff_event(tx: Tx, room_id: UUID, event_type: str, data: dict) -> None:
+    _append(tx, "staff", room_id, event_type, data)
 
 
 def events_after(tx: Tx, stream: str, room_id: UUID, after_seq: int, limit: int = REPLAY_BATCH) -> list[dict]:

@@ -39,6 +39,7 @@ def test_answers_written_after_the_close_are_marked(app_ctx, make_world, client)
         actions.approve_question(tx, world.moderator, question["id"])
         change_state(tx, world.host, world.room["id"], "closed")
         actions.answer_question(tx, world.host, question["id"], "Written reply after the chat.")
+    with tenant_scope(world.tenant.id) as tx:   # the event log is written at COMMIT
         event = tx.one("select data from room_events where room_id = %s and type = 'question.answered'",
                        [world.room["id"]])
     assert event["data"]["after_chat"] is True
@@ -88,6 +89,7 @@ def test_a_burst_of_votes_from_one_network_is_shown_to_moderators(app_ctx, make_
             actions.upvote_question(tx, voter, question["id"])
         other = join_room(tx, world.room["id"], None, "192.0.2.99")
         actions.upvote_question(tx, other, question["id"])
+    with tenant_scope(world.tenant.id) as tx:   # the event log is written at COMMIT
         bursts = tx.all("select data from staff_events where room_id = %s and type = 'votes.burst'", [world.room["id"]])
         votes = tx.value("select vote_count from questions where id = %s", [question["id"]])
     assert votes == 7  # counted, not silently dropped

@@ -12,14 +12,17 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from flask_babel import force_locale
 from werkzeug.exceptions import default_exceptions
 
 from services.app import create_app
+from services.lib.validation import load
+from services.live.schemas import AskSchema
 from services.live import actions as live_actions
 from services.live.tokens import LiveIdentity, make_token
 from services.rooms.actions import delete_room
 from tenants.db import tenant_scope
-from tenants.errors import RateLimited
+from tenants.errors import RateLimited, ValidationFailed
 from tests.support.i18n import text_nodes
 from tests.support.live_client import LiveClient, close_all, raw_ws
 from tests.support.servers import start_server
@@ -91,6 +94,18 @@ def test_questions_and_poll_answers_over_the_live_socket_are_refused_in_welsh(ap
     finally:
         client.disconnect()
 
+
+def test_a_schema_built_once_answers_each_reader_in_their_language(app):
+    """Each schema class is built once per process (services/lib/validation.py): its messages stay
+    lazy, so the one instance answers English, then Welsh, then English again."""
+    said = []
+    with app.test_request_context("/"):
+        for lang in ("en", "cy", "en"):
+            with force_locale(lang), pytest.raises(ValidationFailed) as caught:
+                load(AskSchema, {"body": ""})
+            said.append(str(caught.value.sentence))
+    english = "A question must be between 1 and 1000 characters."
+    assert said == [english, "Rhaid i gwestiwn fod rhwng 1 a 1000 nod.", english]
 
 
 def refused(ws, auth: dict) -> dict:

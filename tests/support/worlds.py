@@ -78,5 +78,6 @@ def another_room(world: RoomWorld, state: str = "live", **room_fields) -> RoomWo
             room = room_actions.change_state(tx, world.admin, room["id"], "live")
         if state == "closed":
             room = room_actions.change_state(tx, world.admin, room["id"], "closed")
-        room = get_room(tx, room["id"])  # last_seq after the state events
+    with tenant_scope(world.tenant.id) as tx:
+        room = get_room(tx, room["id"])  # last_seq after the state events (they are written at COMMIT)
     return RoomWorld(world.tenant, world.admin, world.host, world.moderator, room)

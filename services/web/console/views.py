@@ -194,7 +194,7 @@ def command(room_id, name):
             room = get_room(tx, room_id)          # someone else's chat is not found, whatever the input
             require_room(tx, current_staff(), room["id"])
             data = commands.validate(cmd, _question(request.args) | request.form.to_dict() | _lists(name))
-            commands.execute(cmd, tx, current_staff(), room, data)
+            commands.execute(cmd, tx, current_staff(), room["id"], data)
     _, errors = attempt(run)
     for message in errors.values():
         flash(message, "error")

@@ -326,10 +326,11 @@ def _dispatch(name: str, args: tuple, table: dict, kind: str):
     command = table[name]
     try:
         data = commands.validate(command, payload)
-        with tenant_scope(conn.identity.tenant_id) as tx:
-            room = get_room(tx, conn.identity.room_id)
+        # pipeline mode: each fetch is one round trip for every statement sent before it (BEGIN,
+        # the tenant setting and the actor's check go together; so do the audit row and the events)
+        with tenant_scope(conn.identity.tenant_id, pipeline=True) as tx:
             actor = _actor(tx, conn)
-            result = commands.execute(command, tx, actor, room, data)
+            result = commands.execute(command, tx, actor, conn.identity.room_id, data)
     except DomainError as exc:
         return _refusal(exc, kind)
     except Exception:
@@ -349,6 +350,9 @@ def _actor(tx, conn: Connection):
         return replace(_live_staff(tx, conn.identity.subject_id), ip=conn.ip)
     participant = tx.one("select * from participants where id = %s", [conn.identity.subject_id])
     if participant is None:
+        # a chat deleted meanwhile took its participants with it: say the chat is gone (the room is
+        # read only here, on the refusal, not on every command)
+        get_room(tx, conn.identity.room_id)
         raise Forbidden(_("Join the chat again to take part."))
     return participant
 

@@ -25,6 +25,7 @@ from typing import Callable
 from socketio import RedisManager
 
 from services.ops.metrics import EVENTS_DELIVERED, FANOUT_LATENCY
+from services.rooms.broadcast import EMIT_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,19 @@ class ResumingRedisManager(RedisManager):
             if message["type"] == "subscribe":
                 self._subscribed()
             elif message["type"] == "message" and "data" in message:
-                yield message["data"]
+                yield from self._unbatched(message["data"])
+
+    def _unbatched(self, raw):
+        """One transaction's emits arrive as one message (services/rooms/broadcast.py): hand them on
+        one by one, decoded (python-socketio's loop takes a dict as it is)."""
+        try:
+            message = self.json.loads(raw)
+        except (TypeError, ValueError):
+            return
+        if isinstance(message, dict) and message.get("method") == EMIT_BATCH:
+            yield from (m for m in message.get("messages") or () if isinstance(m, dict))
+        else:
+            yield message
 
     def _subscribed(self) -> None:
         self.subscriptions += 1

@@ -132,9 +132,11 @@ class TownhallTarget(BaseTarget):
                     room_actions.change_state(tx, admin, room["id"], "live")
                     author = tx.value("insert into participants (tenant_id, room_id, display_name)"
                                       " values (%s, %s, 'Bench Author') returning id", [tx.tenant_id, room["id"]])
-                    offset = tx.value("select last_seq from rooms where id = %s", [room["id"]])
-                    self.rooms[name] = {"id": room["id"], "offset": offset, "author": author,
-                                        "questions": [], "made": 0}
+                    self.rooms[name] = {"id": room["id"], "author": author, "questions": [], "made": 0}
+            with tenant_scope(self.tenant.id) as tx:   # the state events are numbered at COMMIT
+                for name in rooms:
+                    info = self.rooms[name]
+                    info["offset"] = tx.value("select last_seq from rooms where id = %s", [info["id"]])
 
     def _ensure_benchmark_plan(self) -> None:
         """A plan without practical limits (plans are the owner's to write), so a benchmark room can
