@@ -58,8 +58,7 @@ def create_app(config: Config | None = None, *, process: str = "web") -> Flask:
         socketio.init_app(app, client_manager=queue, async_mode="gevent", manage_session=False,
                           cors_allowed_origins=events.origin_checker(config.base_domain, pool,
                                                                      allow_loopback=not config.is_production),
-                          ping_interval=config.live_ping_interval, ping_timeout=config.live_ping_timeout,
-                          max_http_buffer_size=64 * 1024)
+                          ping_interval=25, ping_timeout=20, max_http_buffer_size=64 * 1024)
     return app
 
 

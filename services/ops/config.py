@@ -56,8 +56,6 @@ class Config:
     vat_rate_bp: int = 2000          # VAT in basis points (VAT_RATE=20 or 17.5 percent)
     live_connections_per_ip: int = 500
     live_events_per_second: int = 10
-    live_ping_interval: int = 25     # seconds between Engine.IO pings (whole seconds: the open packet's unit)
-    live_ping_timeout: int = 20      # seconds a client has to answer one before the server drops it
     screening_model: str = "embedding-v2"
     captions_queue: str = DEFAULT_CAPTIONS_QUEUE
     extra: dict = field(default_factory=dict)
@@ -147,8 +145,6 @@ def load_config(environ: dict | None = None) -> Config:
     data_dir = env.get("TOWNHALL_DATA_DIR", ".townhall-data")
     live_connections_per_ip = _whole_number(env, "LIVE_CONNECTIONS_PER_IP", 500)
     live_events_per_second = max(1, _whole_number(env, "LIVE_EVENTS_PER_SECOND", 10))
-    live_ping_interval = _whole_number(env, "LIVE_PING_INTERVAL", 25, minimum=1)
-    live_ping_timeout = _whole_number(env, "LIVE_PING_TIMEOUT", 20, minimum=1)
     return Config(
         env=name,
         secret_key=secret or DEV_SECRET,
@@ -178,8 +174,6 @@ def load_config(environ: dict | None = None) -> Config:
         vat_rate_bp=_vat_rate(env.get("VAT_RATE", "20")),
         live_connections_per_ip=live_connections_per_ip,
         live_events_per_second=live_events_per_second,
-        live_ping_interval=live_ping_interval,
-        live_ping_timeout=live_ping_timeout,
         screening_model=env.get("SCREENING_MODEL", "embedding-v2"),
         captions_queue=_captions_queue(env),
     )

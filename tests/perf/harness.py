@@ -22,12 +22,6 @@ scaleout  N residents in one room split across two server processes behind
           Redis vs one process (also behind Redis), publisher on the first;
           the publisher keeps at most --window events in flight (closed loop),
           so the figure is the sustainable delivered events/s; ratio 2p/1p.
-fanout-official
-          fanout with the residents on the official socket.io-client (npm,
-          tests/perf/official_client): default transports (long-polling, then
-          the upgrade to a WebSocket) and reconnection; the same figures plus
-          how many opened on polling and upgraded, pings answered, reconnects.
-          Not in the default run: ask for it with --scenarios.
 
 Results: a table on stdout, JSON in tests/perf/results/ (or --json).
 """
@@ -53,14 +47,10 @@ import psutil
 from tests.perf import cpu_caps
 from tests.perf.cpu_caps import CpuCaps
 from tests.perf.loadgen import ClientSpec, LoadGenerator, SioProtocol, percentile, raise_nofile_limit
-from tests.perf.official import OfficialClientGenerator, client_version, interop_figures
 from tests.perf.targets import PERF_DIR, Target, TargetContext, load_target
 
 RESULTS_DIR = PERF_DIR / "results"
-ALL_SCENARIOS = ("join", "fanout", "idle", "rooms", "scaleout")   # the default run
-EXTRA_SCENARIOS = ("fanout-official",)                            # on request (--scenarios)
-KNOWN_SCENARIOS = ALL_SCENARIOS + EXTRA_SCENARIOS
-GENERATORS = {"loadgen": LoadGenerator, "official": OfficialClientGenerator}
+ALL_SCENARIOS = ("join", "fanout", "idle", "rooms", "scaleout")
 MAX_DURATION = 3600.0  # every timed loop is bounded by this
 
 
@@ -286,23 +276,20 @@ def target_protocol(target: Target) -> SioProtocol:
 class Run:
     """A started target plus a generator, torn down on exit."""
 
-    def __init__(self, target: Target, cfg: Config, processes: int = 1, message_queue: bool | None = None,
-                 generator: str = "loadgen"):
+    def __init__(self, target: Target, cfg: Config, processes: int = 1, message_queue: bool | None = None):
         self.target = target
         self.cfg = cfg
         self.processes = processes
         self.message_queue = message_queue
-        self.generator = generator
         self.gen: LoadGenerator | None = None
 
     async def __aenter__(self) -> "Run":
         await asyncio.to_thread(self.target.start, self.processes, self.message_queue)
         try:
-            self.gen = GENERATORS[self.generator](
+            self.gen = LoadGenerator(
                 workers=self.cfg.workers,
                 source_ips=self.cfg.source_ips,
-                stderr_path=RESULTS_DIR / "logs" / ("loadgen.log" if self.generator == "loadgen" else
-                                                    f"{self.generator}-client.log"),
+                stderr_path=RESULTS_DIR / "logs" / "loadgen.log",
             )
             await self.gen.start()
             if self.cfg.nice is not None:
@@ -415,18 +402,6 @@ async def scenario_fanout(target: Target, cfg: Config, n: int) -> dict:
         room = "bench-fanout"
         out = await delivery_run(run, [room], n, {room: cfg.rate}, cfg.duration)
         out.update(residents=n, rate=cfg.rate, duration_s=cfg.duration)
-        return out
-
-
-async def scenario_fanout_official(target: Target, cfg: Config, n: int) -> dict:
-    """fanout, with the official socket.io-client as every resident (tests/perf/official.py)."""
-    async with Run(target, cfg, generator="official") as run:
-        room = "bench-fanout"
-        out = await delivery_run(run, [room], n, {room: cfg.rate}, cfg.duration)
-        figures = interop_figures(run.gen.last_records)
-        out.update(residents=n, rate=cfg.rate, duration_s=cfg.duration, client=f"socket.io-client {client_version()}",
-                   official_client=figures, upgraded_to_websocket=figures["upgraded_to_websocket"],
-                   opened_on_polling=figures["opened_on_polling"])
         return out
 
 
@@ -690,22 +665,6 @@ def table_rows(results: dict[str, dict]) -> list[tuple[str, str, str, dict[str, 
                    ("server CPU (cores)", "server_cpu_utilisation"),
                    ("generator CPU (cores)", "generator_cpu_utilisation"),
                    ("other load on machine (cores)", "other_cpu_cores")],
-        "fanout-official": [("opened on long-polling", "opened_on_polling"),
-                            ("upgraded to websocket", "upgraded_to_websocket"),
-                            ("upgrade p50 ms", "official_client.upgrade_ms.p50"),
-                            ("upgrade p99 ms", "official_client.upgrade_ms.p99"),
-                            ("seconds to all joined", "join.seconds_to_all_joined"),
-                            ("p50 ms", "latency_ms.p50"), ("p95 ms", "latency_ms.p95"), ("p99 ms", "latency_ms.p99"),
-                            ("max ms", "latency_ms.max"), ("generator loop lag p99 ms", "generator_loop_lag_ms.p99"),
-                            ("delivered/s", "delivered_per_s"),
-                            ("server CPU s / 1000 deliveries", "server_cpu_s_per_1000_deliveries"),
-                            ("server peak RSS MB", "server_peak_rss_mb"), ("lost", "lost"), ("reordered", "reordered"),
-                            ("duplicates", "duplicates"), ("join failures", "join.failed"),
-                            ("pings answered", "official_client.pings_answered"),
-                            ("reconnects", "official_client.reconnects"),
-                            ("server CPU (cores)", "server_cpu_utilisation"),
-                            ("generator CPU (cores)", "generator_cpu_utilisation"),
-                            ("other load on machine (cores)", "other_cpu_cores")],
         "idle": [("held", "held"), ("KB per connection", "kb_per_connection"),
                  ("server RSS after MB", "rss_after_mb"), ("join failures", "join.failed")],
         "rooms": [("p50 ms", "latency_ms.p50"), ("p99 ms", "latency_ms.p99"), ("max ms", "latency_ms.max"),
@@ -743,7 +702,7 @@ def table_rows(results: dict[str, dict]) -> list[tuple[str, str, str, dict[str, 
         return d
 
     rows = []
-    for scen in KNOWN_SCENARIOS:
+    for scen in ALL_SCENARIOS:
         ns = sorted({n for t in results.values() for n in t.get(scen, {})}, key=int)
         for n in ns:
             for label, path in figures[scen]:
@@ -862,8 +821,6 @@ async def run_all(cfg: Config, log=print) -> dict:
                         r = await scenario_join(target, cfg, n)
                     elif scen == "fanout":
                         r = await scenario_fanout(target, cfg, n)
-                    elif scen == "fanout-official":
-                        r = await scenario_fanout_official(target, cfg, n)
                     elif scen == "idle":
                         r = await scenario_idle(target, cfg, n)
                     elif scen == "rooms":
@@ -902,8 +859,7 @@ def render_goals(report: dict) -> str:
 def parse_args(argv: list[str] | None = None) -> Config:
     p = argparse.ArgumentParser(prog="python -m tests.perf.harness", description="Townhall live-delivery benchmark")
     p.add_argument("--smoke", action="store_true", help="small and quick: N=200, 5 s fan-out, 20 rooms x 10")
-    p.add_argument("--scenarios", default=None,
-                   help=f"comma list of {','.join(KNOWN_SCENARIOS)} (default: {','.join(ALL_SCENARIOS)})")
+    p.add_argument("--scenarios", default=None, help=f"comma list of {','.join(ALL_SCENARIOS)} (default all)")
     p.add_argument("--n", default=None, help="comma list of resident counts (default 1000,5000,10000; smoke 200)")
     p.add_argument("--targets", default="reference", help="comma list of modules in tests/perf/targets")
     p.add_argument("--json", default=None, help="output file (a bare name goes in tests/perf/results/)")
@@ -937,9 +893,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
         cfg.markdown = a.markdown
     if a.scenarios:
         cfg.scenarios = [s.strip() for s in a.scenarios.split(",") if s.strip()]
-        bad = [s for s in cfg.scenarios if s not in KNOWN_SCENARIOS]
+        bad = [s for s in cfg.scenarios if s not in ALL_SCENARIOS]
         if bad:
-            p.error(f"unknown scenarios {bad}; choose from {KNOWN_SCENARIOS}")
+            p.error(f"unknown scenarios {bad}; choose from {ALL_SCENARIOS}")
     if a.n:
         cfg.n = [int(x) for x in a.n.split(",") if x.strip()]
     cfg.targets = [t.strip() for t in a.targets.split(",") if t.strip()]

@@ -460,80 +460,6 @@ class ResidentSocket(WSListener):
         self.worker.received += 1
 
 
-def analyse(residents: list[Resident], lag_t, lag_ms, msg: dict) -> dict:
-    """Analyse every resident's record against what was published (also used for the official
-    client's records, tests/perf/official.py, so both generators are judged by the same code).
-
-    ``published`` maps room -> [[seq, t_publish], ...].  Latency is receipt
-    minus the publisher's timestamp when known, else minus payload sent_at.
-    """
-    published: dict[str, dict[int, float]] = {
-        room: {int(s): float(t) for s, t in items} for room, items in (msg.get("published") or {}).items()
-    }
-    since = float(msg.get("since", 0.0))
-    lat = array("f")
-    deliveries = expected_total = lost = reordered = duplicates = unexpected = misrouted = 0
-    complete = 0
-    first = float("inf")
-    last = 0.0
-    for r in residents:
-        if r.state not in ("joined", "dropped"):
-            continue
-        expected = published.get(r.room, {})
-        expected_total += len(expected)
-        seen: set[int] = set()
-        prev = None
-        c_reordered = c_dup = c_unexp = 0
-        for seq, t, s in zip(r.seqs, r.times, r.sent):
-            if t < since:
-                continue
-            deliveries += 1
-            if t < first:
-                first = t
-            if t > last:
-                last = t
-            if seq in seen:
-                c_dup += 1
-                continue
-            seen.add(seq)
-            if prev is not None and seq < prev:
-                c_reordered += 1
-            prev = seq if prev is None or seq > prev else prev
-            tp = expected.get(seq)
-            if tp is None:
-                c_unexp += 1
-                if s:
-                    lat.append((t - s) * 1000.0)
-            else:
-                lat.append((t - tp) * 1000.0)
-        c_lost = sum(1 for seq in expected if seq not in seen)
-        lost += c_lost
-        reordered += c_reordered
-        duplicates += c_dup
-        unexpected += c_unexp
-        if r.rooms_seen:
-            misrouted += sum(r.rooms_seen.values())
-        if c_lost == 0 and c_reordered == 0 and c_dup == 0:
-            complete += 1
-    lag = array("f", (v for t, v in zip(lag_t, lag_ms) if t >= since))
-    return {
-        "loop_lag_ms_b64": base64.b64encode(lag.tobytes()).decode(),
-        "clients": sum(1 for r in residents if r.state in ("joined", "dropped")),
-        "dropped": sum(1 for r in residents if r.state == "dropped"),
-        "deliveries": deliveries,
-        "expected": expected_total,
-        "lost": lost,
-        "reordered": reordered,
-        "duplicates": duplicates,
-        "unexpected": unexpected,
-        "misrouted": misrouted,
-        "complete_clients": complete,
-        "first_receipt": first if deliveries else None,
-        "last_receipt": last if deliveries else None,
-        "lat_ms_b64": base64.b64encode(lat.tobytes()).decode(),
-    }
-
-
 class Worker:
     """Holds a share of the residents; driven by JSON-line commands."""
 
@@ -691,7 +617,76 @@ class Worker:
         }
 
     def cmd_collect(self, msg: dict) -> dict:
-        return analyse(self.residents, self.lag_t, self.lag_ms, msg)
+        """Analyse every resident's record against what was published.
+
+        ``published`` maps room -> [[seq, t_publish], ...].  Latency is receipt
+        minus the publisher's timestamp when known, else minus payload sent_at.
+        """
+        published: dict[str, dict[int, float]] = {
+            room: {int(s): float(t) for s, t in items} for room, items in (msg.get("published") or {}).items()
+        }
+        since = float(msg.get("since", 0.0))
+        lat = array("f")
+        deliveries = expected_total = lost = reordered = duplicates = unexpected = misrouted = 0
+        complete = 0
+        first = float("inf")
+        last = 0.0
+        for r in self.residents:
+            if r.state not in ("joined", "dropped"):
+                continue
+            expected = published.get(r.room, {})
+            expected_total += len(expected)
+            seen: set[int] = set()
+            prev = None
+            c_reordered = c_dup = c_unexp = 0
+            for seq, t, s in zip(r.seqs, r.times, r.sent):
+                if t < since:
+                    continue
+                deliveries += 1
+                if t < first:
+                    first = t
+                if t > last:
+                    last = t
+                if seq in seen:
+                    c_dup += 1
+                    continue
+                seen.add(seq)
+                if prev is not None and seq < prev:
+                    c_reordered += 1
+                prev = seq if prev is None or seq > prev else prev
+                tp = expected.get(seq)
+                if tp is None:
+                    c_unexp += 1
+                    if s:
+                        lat.append((t - s) * 1000.0)
+                else:
+                    lat.append((t - tp) * 1000.0)
+            c_lost = sum(1 for seq in expected if seq not in seen)
+            lost += c_lost
+            reordered += c_reordered
+            duplicates += c_dup
+            unexpected += c_unexp
+            if r.rooms_seen:
+                misrouted += sum(r.rooms_seen.values())
+            if c_lost == 0 and c_reordered == 0 and c_dup == 0:
+                complete += 1
+        lag = array("f", (v for t, v in zip(self.lag_t, self.lag_ms) if t >= since))
+        return {
+            "loop_lag_ms_b64": base64.b64encode(lag.tobytes()).decode(),
+            "clients": sum(1 for r in self.residents if r.state in ("joined", "dropped")),
+            "dropped": sum(1 for r in self.residents if r.state == "dropped"),
+            "deliveries": deliveries,
+            "expected": expected_total,
+            "lost": lost,
+            "reordered": reordered,
+            "duplicates": duplicates,
+            "unexpected": unexpected,
+            "misrouted": misrouted,
+            "complete_clients": complete,
+            "first_receipt": first if deliveries else None,
+            "last_receipt": last if deliveries else None,
+            "lat_ms_b64": base64.b64encode(lat.tobytes()).decode(),
+        }
 
     async def cmd_close(self, msg: dict) -> dict:
         t0 = time.time()
@@ -811,40 +806,6 @@ def percentile(sorted_values, q: float) -> float | None:
     return float(sorted_values[k])
 
 
-def merge_collected(res: list[dict]) -> dict:
-    """Merge the workers' analyses; latencies in milliseconds."""
-    merged: dict[str, Any] = {}
-    for k in ("clients", "dropped", "deliveries", "expected", "lost", "reordered", "duplicates",
-              "unexpected", "misrouted", "complete_clients"):
-        merged[k] = sum(r[k] for r in res)
-    firsts = [r["first_receipt"] for r in res if r["first_receipt"] is not None]
-    lasts = [r["last_receipt"] for r in res if r["last_receipt"] is not None]
-    merged["first_receipt"] = min(firsts) if firsts else None
-    merged["last_receipt"] = max(lasts) if lasts else None
-    lat = array("f")
-    for r in res:
-        lat.extend(decode_floats(r["lat_ms_b64"]))
-    ls = sorted(lat)
-    merged["latency_ms"] = {
-        "p50": percentile(ls, 50),
-        "p95": percentile(ls, 95),
-        "p99": percentile(ls, 99),
-        "max": float(ls[-1]) if ls else None,
-        "mean": (sum(ls) / len(ls)) if ls else None,
-        "samples": len(ls),
-    }
-    lag = array("f")
-    for r in res:
-        lag.extend(decode_floats(r["loop_lag_ms_b64"]))
-    lag_s = sorted(lag)
-    merged["generator_loop_lag_ms"] = {
-        "p50": percentile(lag_s, 50),
-        "p99": percentile(lag_s, 99),
-        "max": float(lag_s[-1]) if lag_s else None,
-    }
-    return merged
-
-
 class LoadGenerator:
     """Runs ``workers`` generator processes and spreads residents over them."""
 
@@ -866,18 +827,9 @@ class LoadGenerator:
     async def __aexit__(self, *exc) -> None:
         await self.shutdown()
 
-    def worker_command(self) -> tuple[list[str], Path]:
-        """The argv and working directory of one worker process (a subclass may run another client)."""
-        return [sys.executable, "-m", "tests.perf.loadgen", "--worker"], REPO_ROOT
-
-    def connect_options(self) -> dict:
-        """Extra fields for every worker's ``connect`` command (a subclass's own options)."""
-        return {}
-
     async def start(self) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        argv, cwd = self.worker_command()
         for w in range(self.n_workers):
             if self.stderr_path:
                 self.stderr_path.parent.mkdir(parents=True, exist_ok=True)
@@ -887,11 +839,14 @@ class LoadGenerator:
             else:
                 err = None
             proc = await asyncio.create_subprocess_exec(
-                *argv,
+                sys.executable,
+                "-m",
+                "tests.perf.loadgen",
+                "--worker",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=err,
-                cwd=str(cwd),
+                cwd=str(REPO_ROOT),
                 env=env,
                 limit=MAX_LINE,
             )
@@ -968,7 +923,6 @@ class LoadGenerator:
             "joined_event": proto.joined_event,
             "timeout": timeout,
             "concurrency": max(1, concurrency // self.n_workers),
-            **self.connect_options(),
         }
         msgs = []
         for w in range(self.n_workers):
@@ -1011,11 +965,37 @@ class LoadGenerator:
     async def collect(self, published: dict[str, list[tuple[int, float]]], since: float = 0.0) -> dict:
         """Merge every worker's analysis; latencies in milliseconds."""
         pub = {room: [[s, t] for s, t in items] for room, items in published.items()}
-        return merge_collected(await self.collect_parts({"cmd": "collect", "published": pub, "since": since}))
-
-    async def collect_parts(self, msg: dict) -> list[dict]:
-        """Each worker's analysis (``analyse``'s dict), to be merged."""
-        return await self.all(msg, timeout=600)
+        res = await self.all({"cmd": "collect", "published": pub, "since": since}, timeout=600)
+        merged: dict[str, Any] = {}
+        for k in ("clients", "dropped", "deliveries", "expected", "lost", "reordered", "duplicates",
+                  "unexpected", "misrouted", "complete_clients"):
+            merged[k] = sum(r[k] for r in res)
+        firsts = [r["first_receipt"] for r in res if r["first_receipt"] is not None]
+        lasts = [r["last_receipt"] for r in res if r["last_receipt"] is not None]
+        merged["first_receipt"] = min(firsts) if firsts else None
+        merged["last_receipt"] = max(lasts) if lasts else None
+        lat = array("f")
+        for r in res:
+            lat.extend(decode_floats(r["lat_ms_b64"]))
+        ls = sorted(lat)
+        merged["latency_ms"] = {
+            "p50": percentile(ls, 50),
+            "p95": percentile(ls, 95),
+            "p99": percentile(ls, 99),
+            "max": float(ls[-1]) if ls else None,
+            "mean": (sum(ls) / len(ls)) if ls else None,
+            "samples": len(ls),
+        }
+        lag = array("f")
+        for r in res:
+            lag.extend(decode_floats(r["loop_lag_ms_b64"]))
+        lag_s = sorted(lag)
+        merged["generator_loop_lag_ms"] = {
+            "p50": percentile(lag_s, 50),
+            "p99": percentile(lag_s, 99),
+            "max": float(lag_s[-1]) if lag_s else None,
+        }
+        return merged
 
     async def close_clients(self, timeout: float = 20.0) -> None:
         if self.procs:

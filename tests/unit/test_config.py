@@ -25,20 +25,12 @@ def test_app_url_is_derived_with_the_unprivileged_role():
     ({"TOWNHALL_ENV": "production", "SECRET_KEY": "x" * 40}, "must be set in production"),
     ({"DB_POOL_MAX": "ten"}, "DB_POOL_MAX"),
     ({"CAPTIONS_QUEUE": "mail"}, "CAPTIONS_QUEUE"),
-    ({"LIVE_PING_INTERVAL": "0"}, "LIVE_PING_INTERVAL must be at least 1"),
-    ({"LIVE_PING_TIMEOUT": "2.5"}, "LIVE_PING_TIMEOUT must be a whole number"),
     ({"CAPTIONS_QUEUE": "Media Queue"}, "CAPTIONS_QUEUE"),
 ])
 def test_bad_configuration_is_one_clear_line(environ, fragment):
     with pytest.raises(ConfigError) as err:
         load_config(environ)
     assert fragment in str(err.value) and "\n" not in str(err.value)
-
-
-def test_live_ping_schedule_defaults_to_socket_io_s_and_can_be_shortened():
-    assert (load_config({}).live_ping_interval, load_config({}).live_ping_timeout) == (25, 20)
-    config = load_config({"LIVE_PING_INTERVAL": "2", "LIVE_PING_TIMEOUT": "1"})
-    assert (config.live_ping_interval, config.live_ping_timeout) == (2, 1)
 
 
 def test_captions_go_to_the_configured_queue(monkeypatch):

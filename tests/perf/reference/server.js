@@ -38,12 +38,9 @@ httpServer.maxConnections = 0;
 
 const io = new Server(httpServer, {
   serveClient: false,
-  // The load generator speaks the websocket transport directly (so do the
-  // pages' clients); long-polling is also accepted so that the official
-  // client with its default transports (polling, then the upgrade) can be
-  // measured against this server too (`fanout-official`). Each process is
-  // reached at its own URL, so polling needs no sticky balancer here.
-  transports: ['polling', 'websocket'],
+  // Websocket only: the load generator speaks the websocket transport
+  // directly, and so do production clients behind a non-sticky balancer.
+  transports: ['websocket'],
   perMessageDeflate: false,
   cors: { origin: true },
 });

@@ -38,14 +38,11 @@ class TownhallPublisher:
         await self.client.connect()
         return self
 
-    async def publish(self, room: str, seq: int, body: str | None = None) -> None:
-        """Approve the room's next pending question; with `body`, published as that text (a
-        moderator's edit), so a test can send chosen characters through the real path."""
+    async def publish(self, room: str, seq: int) -> None:
         import asyncio
 
         question_id = await asyncio.to_thread(self.target.next_question, room)
-        command = {"question_id": question_id} if body is None else {"question_id": question_id, "body": body}
-        reply = await self.client.call("approve", command)
+        reply = await self.client.call("approve", {"question_id": question_id})
         if not reply or not reply.get("ok"):
             raise RuntimeError(f"approve refused: {reply}")
 
@@ -64,8 +61,6 @@ class TownhallTarget(BaseTarget):
         self.rooms: dict[str, dict] = {}      # harness room name -> {id, offset, author, questions, made}
         self.tenant = None
         self.moderator = None
-        self.admin = None
-        self.extra_env: dict[str, str] = {}   # more settings for the live processes (a test's LIVE_PING_INTERVAL)
 
     # -- processes ----------------------------------------------------------
 
@@ -84,8 +79,7 @@ class TownhallTarget(BaseTarget):
                     "LIVE_CONNECTIONS_PER_IP": str(BENCH_CONNECTIONS_PER_IP),
                     # the publisher is one moderator approving up to hundreds of questions a second (scale-out)
                     "LIVE_EVENTS_PER_SECOND": str(BENCH_EVENTS_PER_SECOND),
-                    "SOCKETIO_CHANNEL": f"townhall-bench-{uuid.uuid4().hex[:8]}", "HOST": self.ctx.host,
-                    **self.extra_env}
+                    "SOCKETIO_CHANNEL": f"townhall-bench-{uuid.uuid4().hex[:8]}", "HOST": self.ctx.host}
         self.app = create_app(load_config(self.env), process="cli")
         try:
             for _ in range(processes):
@@ -123,8 +117,8 @@ class TownhallTarget(BaseTarget):
                 tx.execute("update tenants set plan = %s where id = %s", [BENCH_PLAN, tx.tenant_id])
                 self.moderator = create_staff(tx, email="moderator@bench.police.uk", display_name="Bench Moderator",
                                               role="moderator", password=None)
-                admin = self.admin = create_staff(tx, email="admin@bench.police.uk", display_name="Bench Admin",
-                                                  role="admin", password=None)
+                admin = create_staff(tx, email="admin@bench.police.uk", display_name="Bench Admin",
+                                     role="admin", password=None)
                 for name in rooms:
                     room = room_actions.create_room(tx, admin, {"title": f"Benchmark {name}"[:140], "starts_at": start,
                                                                 "ends_at": start + timedelta(hours=3),
@@ -188,19 +182,6 @@ class TownhallTarget(BaseTarget):
         with self.app.app_context():
             token = make_token(LiveIdentity(self.tenant.id, info["id"], "resident", self._participant_id(room, i)))
         return {"token": token, "last_seq": info["offset"]}
-
-    def staff_auth(self, room: str, staff=None) -> dict:
-        """The `auth` of a staff page in `room` (the moderator's unless `staff` says; the admin may
-        also speak live, so it can send caption audio)."""
-        from services.live.tokens import LiveIdentity, make_token
-
-        staff = staff or self.moderator
-        with self.app.app_context():
-            token = make_token(LiveIdentity(self.tenant.id, self.rooms[room]["id"], "staff", staff.id))
-        return {"token": token, "last_seq": self.rooms[room]["offset"]}
-
-    def room_id(self, room: str):
-        return self.rooms[room]["id"]
 
     def seq_offset(self, room: str) -> int:
         return self.rooms[room]["offset"]
